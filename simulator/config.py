@@ -1,0 +1,108 @@
+"""One simulator setting: its parameters, their parsing and validation, and its hash."""
+import dataclasses
+import hashlib
+import json
+import re
+
+from simulator.activations import ACTIVATIONS, PARAMETRIC, get_activation
+from simulator.data import DATA_MODELS
+from simulator.errors import UserError
+from simulator.models import parse_model
+
+OPTIMIZERS = ("adagrad", "sgd")
+INITS = ("same", "diff")
+_POWER = re.compile(r"^\s*(\d+)\s*(?:\^|\*\*)\s*(\d+)\s*$")
+
+
+def parse_count(text, flag):
+    """A positive integer written as ``1024``, ``2^10`` or ``2**10``; ``flag`` names it in errors."""
+    value = None
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    elif isinstance(text, str):
+        match = _POWER.match(text)
+        if match:
+            value = int(match[1]) ** int(match[2])
+        elif text.strip().isdigit():
+            value = int(text)
+    if value is None or value < 1:
+        raise UserError(f"{flag} must be a positive integer or a power such as 2^10 "
+                        f"(got '{text}'); try {flag} 2^10")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """Everything that defines one simulator experiment (2 * pairs models).
+
+    window: shuffling window z in mini-batches; examples: T per model, one pass;
+    checkpoints: number of evaluations during training (log-spaced, the last at T).
+    """
+
+    data: str = "linear"
+    model: str = "tower"
+    activation: str = "relu"
+    beta: float = 1.0
+    init: str = "same"
+    window: int = 1
+    optimizer: str = "adagrad"
+    lr: float = 0.1
+    pairs: int = 16
+    examples: int = 2 ** 20
+    batch: int = 32
+    eval_examples: int = 2 ** 16
+    checkpoints: int = 6
+    seed: int = 0
+
+    def __post_init__(self):
+        # Normalise, so that equal experiments hash equally whatever spelling was used.
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        set_("model", parse_model(self.model).name)
+        set_("activation", str(self.activation).lower())
+        set_("data", str(self.data).lower())
+        set_("optimizer", str(self.optimizer).lower())
+        set_("init", str(self.init).lower())
+        for name in ("window", "examples", "pairs", "batch", "eval_examples", "checkpoints"):
+            set_(name, parse_count(getattr(self, name), "--" + name.replace("_", "-")))
+        set_("beta", float(self.beta))
+        set_("lr", float(self.lr))
+        self.validate()
+
+    def validate(self):
+        choices = {"data": tuple(DATA_MODELS), "activation": ACTIVATIONS,
+                   "optimizer": OPTIMIZERS, "init": INITS}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise UserError(f"unknown {name} '{getattr(self, name)}'; "
+                                f"choose one of {', '.join(allowed)}")
+        get_activation(self.activation, self.beta)  # checks beta > 0
+        if not self.lr > 0:
+            raise UserError(f"--lr must be > 0 (got {self.lr:g}); try --lr 0.1")
+        if self.examples % self.batch:
+            raise UserError(f"--examples ({self.examples}) must be a multiple of the "
+                            f"mini-batch size {self.batch}; try --examples 2^20")
+        if self.checkpoints > self.examples // self.batch:
+            raise UserError(f"--checkpoints ({self.checkpoints}) exceeds the number of "
+                            f"training steps ({self.examples // self.batch})")
+
+    @property
+    def steps(self):
+        return self.examples // self.batch
+
+    @property
+    def beta_used(self):
+        """beta where the activation has one, else None (recorded as empty in CSVs)."""
+        return self.beta if self.activation in PARAMETRIC else None
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+    def config_hash(self):
+        """A short, stable hash of the setting's parameters."""
+        text = json.dumps(self.as_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def checkpoint_steps(self):
+        """Training steps after which the models are evaluated: log-spaced, ending at T/s."""
+        steps = {max(1, self.steps >> k) for k in range(self.checkpoints)}
+        return sorted(steps)

@@ -1,0 +1,215 @@
+"""Synthetic sparse binary data (Snapp & Shamir, section 2 and 6) and its shuffled streams.
+
+An example is packed into one int64: bits 0..31 are the 32 binary features, bit 32 is the
+label (1 for y = +1, 0 for y = -1). The true log-odds of both data models are sums of
+per-byte lookup tables, because the linear model is a sum over features and the quadratic
+model's blocks of 4 never straddle a byte.
+
+Random streams are keyed on ``(seed, role, ...)`` through ``numpy.random.SeedSequence``, so
+the data model, the evaluation set, each pair's example stream and each model's shuffles are
+independent of one another and of the settings that do not concern them (the example stream
+of pair k is the same whatever the window, initialisation or model).
+"""
+import dataclasses
+import queue
+import threading
+
+import numpy as np
+
+N_FEATURES = 32
+LABEL_BIT = 32
+FEATURE_MASK = (1 << N_FEATURES) - 1
+MIXTURE_MEANS = (-2.0, 0.0, 2.0)
+#: Examples generated per call of the stream's generator; fixes the stream independent of
+#: how it is consumed.
+STREAM_CHUNK = 1 << 16
+
+# Roles of the random streams derived from an experiment seed.
+ROLE_DATA_MODEL, ROLE_EVAL, ROLE_STREAM, ROLE_SHUFFLE, ROLE_INIT = range(5)
+
+
+def rng_for(seed, role, *keys):
+    """A numpy Generator for the random stream ``(seed, role, *keys)``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, role, *keys])))
+
+
+def unpack_features(packed):
+    """The binary feature matrix, float64 [n, 32], of packed examples [n]."""
+    return ((np.asarray(packed)[:, None] >> np.arange(N_FEATURES)) & 1).astype(np.float64)
+
+
+def unpack_labels(packed):
+    """The labels in {0, 1} (1 meaning y = +1), int64 [n], of packed examples [n]."""
+    return (np.asarray(packed) >> LABEL_BIT) & 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DataModel:
+    """A data model: feature probabilities and true log-odds.
+
+    ``probs`` float64 [32]: P(feature j on), independent across features.
+    ``tables`` float64 [4, 256]: log-odds contribution of each byte value of the features.
+    ``params``: the drawn parameters, theta [32] (linear) or the 8 blocks L_i [8, 4, 4]
+    (quadratic), kept for the weight figures and for tests.
+    """
+
+    kind: str
+    probs: np.ndarray
+    tables: np.ndarray
+    params: np.ndarray
+
+    def logodds(self, packed):
+        """True log-odds x' theta (or x' Theta x), float64 [n], of packed examples [n]."""
+        packed = np.asarray(packed)
+        return sum(self.tables[b][(packed >> (8 * b)) & 0xFF] for b in range(4))
+
+    def p_true(self, packed):
+        """p_theta(y = +1 | x), float64 [n] (eq. 1)."""
+        return 1.0 / (1.0 + np.exp(-self.logodds(packed)))
+
+    def sample(self, rng, n):
+        """n i.i.d. packed examples, int64 [n], features and labels drawn from the model."""
+        packed = np.zeros(n, dtype=np.int64)
+        for j, p in enumerate(self.probs):
+            # Geometric gaps between 'on' positions give exact Bernoulli(p) draws with about
+            # n * p random numbers instead of n: the features are sparse.
+            positions = _bernoulli_positions(rng, p, n)
+            packed[positions] |= np.int64(1 << j)
+        labels = rng.random(n) < self.p_true(packed)
+        return packed | (labels.astype(np.int64) << LABEL_BIT)
+
+
+def _bernoulli_positions(rng, p, n):
+    """Sorted indices in [0, n) of the successes of n Bernoulli(p) trials."""
+    expected = n * p
+    positions = np.cumsum(rng.geometric(p, size=int(expected + 8 * np.sqrt(expected) + 16))) - 1
+    while positions[-1] < n:  # rare: the draw fell short, continue the same process
+        more = np.cumsum(rng.geometric(p, size=max(16, int(expected)))) + positions[-1]
+        positions = np.concatenate([positions, more])
+    return positions[: np.searchsorted(positions, n)]
+
+
+def _byte_bits():
+    """The bits of every byte value, int [256, 8]."""
+    return (np.arange(256)[:, None] >> np.arange(8)) & 1
+
+
+def _mixture(rng, size):
+    """Draws from an equal mixture of N(-2, 1), N(0, 1), N(2, 1)."""
+    return rng.normal(rng.choice(MIXTURE_MEANS, size=size), 1.0)
+
+
+def linear_model(seed):
+    """The linear data model: two sets of 16 features, feature j on w.p. 6 / (j pi)^2."""
+    rng = rng_for(seed, ROLE_DATA_MODEL, 0)
+    j = np.arange(1, 17)
+    probs = np.tile(6.0 / (j * np.pi) ** 2, 2)
+    theta = _mixture(rng, N_FEATURES)
+    tables = _byte_bits() @ theta.reshape(4, 8).T  # [256, 4]
+    return DataModel("linear", probs, np.ascontiguousarray(tables.T), theta)
+
+
+def quadratic_model(seed):
+    """The quadratic data model: 8 blocks of 4 features, feature j on w.p. 90 / (j pi)^4,
+    log-odds x' Theta x with Theta block-diagonal of lower-triangular 4x4 blocks L_i."""
+    rng = rng_for(seed, ROLE_DATA_MODEL, 1)
+    j = np.arange(1, 5)
+    probs = np.tile(90.0 / (j * np.pi) ** 4, 8)
+    rows, cols = np.tril_indices(4)
+    blocks = np.zeros((8, 4, 4))
+    blocks[:, rows, cols] = _mixture(rng, (8, rows.size))
+    bits = _byte_bits()  # [256, 8]: low nibble is block 2b, high nibble block 2b + 1
+    low, high = bits[:, :4], bits[:, 4:]
+    tables = np.stack([
+        np.einsum("vi,ij,vj->v", low, blocks[2 * b], low)
+        + np.einsum("vi,ij,vj->v", high, blocks[2 * b + 1], high)
+        for b in range(4)
+    ])
+    return DataModel("quadratic", probs, tables, blocks)
+
+
+DATA_MODELS = {"linear": linear_model, "quadratic": quadratic_model}
+
+
+class ExampleStream:
+    """The example sequence of one pair: ``take(n)`` returns the next n packed examples."""
+
+    def __init__(self, data_model, seed, pair):
+        self._model, self._seed, self._pair = data_model, seed, pair
+        self._chunk = 0
+        self._buffer = np.zeros(0, dtype=np.int64)
+
+    def take(self, n):
+        parts, have = [self._buffer], self._buffer.size
+        while have < n:
+            rng = rng_for(self._seed, ROLE_STREAM, self._pair, self._chunk)
+            parts.append(self._model.sample(rng, STREAM_CHUNK))
+            have += STREAM_CHUNK
+            self._chunk += 1
+        joined = np.concatenate(parts)
+        self._buffer = joined[n:]
+        return joined[:n]
+
+
+def shuffle_windows(examples, window, rng):
+    """``examples`` [n] with each consecutive run of ``window`` examples (the last run may be
+    shorter) permuted at random, every run independently."""
+    full = examples.size - examples.size % window
+    head = rng.permuted(examples[:full].reshape(-1, window), axis=1).ravel()
+    return np.concatenate([head, rng.permutation(examples[full:])])
+
+
+class PairedBatches:
+    """The training batches of M pairs: both members of pair k see pair k's examples, each
+    member shuffles every window of ``window`` mini-batches in its own random order.
+
+    ``take(steps)`` returns int64 [2M, steps, batch]: model 2k and 2k+1 form pair k. Blocks
+    of examples are produced on a background thread so generation overlaps training.
+    """
+
+    def __init__(self, data_model, seed, pairs, window, batch, examples, block_examples=1 << 17):
+        self.pairs, self.batch = pairs, batch
+        self._window = window * batch
+        # A block holds whole windows so the shuffles can be done a block at a time.
+        self._block = self._window * max(1, block_examples // self._window)
+        self._remaining = examples
+        self._streams = [ExampleStream(data_model, seed, k) for k in range(pairs)]
+        self._shufflers = [rng_for(seed, ROLE_SHUFFLE, k, member)
+                           for k in range(pairs) for member in (0, 1)]
+        self._pending = np.zeros((2 * pairs, 0), dtype=np.int64)
+        self._queue = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._produce, daemon=True)
+        self._thread.start()
+
+    def _produce(self):
+        try:
+            while self._remaining > 0:
+                n = min(self._block, self._remaining)
+                self._remaining -= n
+                block = np.empty((2 * self.pairs, n), dtype=np.int64)
+                for k, stream in enumerate(self._streams):
+                    examples = stream.take(n)
+                    for member in (0, 1):
+                        m = 2 * k + member
+                        block[m] = shuffle_windows(examples, self._window, self._shufflers[m])
+                self._queue.put(block)
+        except BaseException as error:  # surfaced in take(), on the consumer's thread
+            self._queue.put(error)
+
+    def take(self, steps):
+        need = steps * self.batch
+        parts, have = [self._pending], self._pending.shape[1]
+        while have < need:
+            block = self._queue.get()
+            if isinstance(block, BaseException):
+                raise block
+            parts.append(block)
+            have += block.shape[1]
+        joined = np.concatenate(parts, axis=1)
+        self._pending = joined[:, need:]
+        return joined[:, :need].reshape(2 * self.pairs, steps, self.batch)
+
+
+def evaluation_set(data_model, seed, n):
+    """The evaluation examples shared by every model of an experiment seed, int64 [n]."""
+    return data_model.sample(rng_for(seed, ROLE_EVAL), n)

@@ -1,0 +1,212 @@
+"""The many-model training engine: all 2M models of a setting train together.
+
+The models' weights are stacked along a leading model axis and one XLA-compiled
+``tf.while_loop`` runs many mini-batch steps per call, each step updating every model. The
+loss is the *sum* of the per-model mean losses, so each model's gradient is exactly the one it
+would get alone, and the Keras optimizers (AdaGrad, SGD) update the stacked variables
+element-wise, exactly as they would update each model alone. Nothing couples the models.
+"""
+import dataclasses
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from simulator.activations import get_activation
+from simulator.data import (DATA_MODELS, LABEL_BIT, N_FEATURES, ROLE_INIT, PairedBatches,
+                            evaluation_set, rng_for, unpack_features)
+from simulator.errors import UserError
+from simulator.metrics import absolute_pd, deviation_cosine, excess_loss, relative_pd
+from simulator.models import parse_model, stacked_init
+from simulator.progress import progress_bar
+
+ADAGRAD_INITIAL_ACCUMULATOR = 0.1
+SGD_MOMENTUM = 0.9
+SGD_INVERSE_TIME_DECAY = 1e-3
+#: Floating-point operations per compiled call the engine aims at: large enough to hide the
+#: per-call overhead, small enough for a responsive progress bar.
+FLOPS_PER_CALL = 4e9
+MAX_STEPS_PER_CALL = 4096
+EVAL_CHUNK = 2048
+
+
+def make_optimizer(name, lr):
+    """The paper's optimizers: AdaGrad (initial accumulator 0.1) or SGD (momentum 0.9,
+    learning rate lr / (1 + 0.001 * step))."""
+    if name == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate=lr,
+                                        initial_accumulator_value=ADAGRAD_INITIAL_ACCUMULATOR)
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        lr, decay_steps=1, decay_rate=SGD_INVERSE_TIME_DECAY)
+    return keras.optimizers.SGD(learning_rate=schedule, momentum=SGD_MOMENTUM)
+
+
+def unpack_batch(batch):
+    """Packed examples int64 [..., B] -> features float32 [..., B, 32], labels float32 [..., B]."""
+    x = tf.bitwise.bitwise_and(
+        tf.bitwise.right_shift(batch[..., None], tf.range(N_FEATURES, dtype=tf.int64)), 1)
+    y = tf.bitwise.bitwise_and(tf.bitwise.right_shift(batch, LABEL_BIT), 1)
+    return tf.cast(x, tf.float32), tf.cast(y, tf.float32)
+
+
+class StackedTrainer:
+    """Trains n stacked models of one family with one optimizer.
+
+    ``train(batches)`` takes int64 [n, steps, B] packed examples, model i training on row i.
+    ``logits(features)`` gives float32 [n, U] for shared inputs float32 [U, 32].
+    """
+
+    def __init__(self, family, activation, weights, optimizer, steps_per_call):
+        self.family, self.activation = family, activation
+        self.weights = [tf.Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
+        self.optimizer = optimizer
+        self.optimizer.build(self.weights)
+        self.steps_per_call = steps_per_call
+        self._train = tf.function(self._train_steps, jit_compile=True)
+        self._logits = tf.function(self._forward_shared, jit_compile=True)
+
+    def _train_steps(self, batches, n_steps):
+        def body(i):
+            x, y = unpack_batch(batches[:, i])
+            with tf.GradientTape() as tape:
+                logits = self.family.forward(self.weights, x, self.activation)
+                per_model = tf.reduce_mean(
+                    tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
+                loss = tf.reduce_sum(per_model)
+            self.optimizer.apply(tape.gradient(loss, self.weights), self.weights)
+            return (i + 1,)
+
+        tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
+
+    def _forward_shared(self, features):
+        n = tf.shape(self.weights[0])[0]
+        x = tf.broadcast_to(features[None], tf.concat([[n], tf.shape(features)], 0))
+        return self.family.forward(self.weights, x, self.activation)
+
+    def train(self, batches):
+        steps = batches.shape[1]
+        for start in range(0, steps, self.steps_per_call):
+            part = batches[:, start:start + self.steps_per_call]
+            n = part.shape[1]
+            if n < self.steps_per_call:  # one compiled shape: pad, and loop only n steps
+                part = np.pad(part, ((0, 0), (0, self.steps_per_call - n), (0, 0)))
+            self._train(tf.constant(part), tf.constant(n, tf.int32))
+
+    def logits(self, features):
+        out = []
+        for start in range(0, features.shape[0], EVAL_CHUNK):
+            chunk = features[start:start + EVAL_CHUNK]
+            n = chunk.shape[0]
+            padded = np.pad(chunk, ((0, EVAL_CHUNK - n), (0, 0))).astype(np.float32)
+            out.append(self._logits(tf.constant(padded)).numpy()[:, :n])
+        return np.concatenate(out, axis=1)
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+
+def n_parameters(family):
+    return sum(int(np.prod(s)) for s in family.shapes)
+
+
+def steps_per_call(family, n_models, batch):
+    """Mini-batch steps per compiled call for about FLOPS_PER_CALL work (a power of 2)."""
+    step_flops = 6.0 * n_models * batch * n_parameters(family)
+    steps = 2 ** int(np.floor(np.log2(max(1.0, FLOPS_PER_CALL / step_flops))))
+    return int(min(MAX_STEPS_PER_CALL, steps))
+
+
+def memory_estimate(setting, family):
+    """Bytes a run of ``setting`` needs at its peak, roughly (an upper estimate)."""
+    n_models = 2 * setting.pairs
+    widths = [int(np.prod(s)) for s in family.shapes if len(s) == 1]
+    weights = 6 * 4 * n_models * n_parameters(family)  # weights, slots, gradients, copies
+    activations = 4 * 4 * n_models * setting.batch * (N_FEATURES + sum(widths))
+    call = 3 * 8 * n_models * steps_per_call(family, n_models, setting.batch) * setting.batch
+    window = setting.window * setting.batch
+    blocks = 4 * 8 * n_models * max(window, 1 << 17)  # queued and pending shuffled blocks
+    evaluation = 3 * 4 * n_models * EVAL_CHUNK * max([N_FEATURES, *widths])
+    return weights + activations + call + blocks + evaluation
+
+
+def available_memory():
+    """Bytes of memory available to this process now."""
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        return int(info["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(setting, family):
+    need, have = memory_estimate(setting, family), available_memory()
+    if need > 0.8 * have:
+        raise UserError(
+            f"{setting.pairs} pairs of '{family.name}' models with window {setting.window} "
+            f"need about {need / 2**30:.1f} GiB but {have / 2**30:.1f} GiB is available; "
+            "use fewer --pairs or a smaller --window")
+
+
+@dataclasses.dataclass
+class RunOutput:
+    """What one setting produced.
+
+    metrics: one dict per (checkpoint, pair, metric) with keys examples_seen, pair, metric,
+    value. weights: the trained stacked weights [2M, ...] in Keras order. theta: the data
+    model's parameters.
+    """
+
+    metrics: list
+    weights: list
+    theta: np.ndarray
+
+
+def evaluate(trainer, data_model, eval_packed, examples_seen, family):
+    """The metric rows of one checkpoint."""
+    # Sparse features repeat: evaluate each distinct input once, then expand to all N.
+    unique, inverse = np.unique(eval_packed & ((1 << N_FEATURES) - 1), return_inverse=True)
+    logits = trainer.logits(unpack_features(unique).astype(np.float32))[:, inverse]
+    true = data_model.logodds(eval_packed)
+    per_model_loss = excess_loss(logits, true)
+    values = {"relative_pd": relative_pd(logits, true),
+              "absolute_pd": absolute_pd(logits),
+              "excess_loss": (per_model_loss[0::2] + per_model_loss[1::2]) / 2}
+    if family.name == "linear" and data_model.kind == "linear":
+        values["deviation_cosine"] = deviation_cosine(trainer.weights[0].numpy()[..., 0],
+                                                      data_model.params)
+    return [{"examples_seen": examples_seen, "pair": k, "metric": name, "value": float(v[k])}
+            for name, v in values.items() for k in range(len(v))]
+
+
+def run_setting(setting, progress=False, initial_weights=None):
+    """Train the 2M models of ``setting`` and evaluate them at its checkpoints.
+
+    initial_weights: optional stacked weights [2M, ...] to start from (warm start); by
+    default each pair draws its own initialisation (shared by both members with init=same).
+    """
+    family = parse_model(setting.model)
+    check_memory(setting, family)
+    data_model = DATA_MODELS[setting.data](setting.seed)
+    if initial_weights is None:
+        initial_weights = stacked_init(
+            family, setting.pairs, setting.init == "same",
+            lambda pair, member: rng_for(setting.seed, ROLE_INIT, pair, member))
+    n_models = 2 * setting.pairs
+    trainer = StackedTrainer(family, get_activation(setting.activation, setting.beta),
+                             initial_weights, make_optimizer(setting.optimizer, setting.lr),
+                             steps_per_call(family, n_models, setting.batch))
+    batches = PairedBatches(data_model, setting.seed, setting.pairs, setting.window,
+                            setting.batch, setting.examples)
+    eval_packed = evaluation_set(data_model, setting.seed, setting.eval_examples)
+    rows, done = [], 0
+    with progress_bar(setting.steps, "steps", enabled=progress) as bar:
+        for stop in setting.checkpoint_steps():
+            while done < stop:
+                n = min(stop - done, 16 * trainer.steps_per_call)
+                trainer.train(batches.take(n))
+                done += n
+                bar.update(n)
+            rows += evaluate(trainer, data_model, eval_packed, done * setting.batch, family)
+    return RunOutput(rows, trainer.get_weights(), data_model.params)

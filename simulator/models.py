@@ -1,0 +1,132 @@
+"""Model families of the simulator, each in two forms that compute the same function:
+
+- stacked: the weights of n models in arrays with a leading model axis ``[n, ...]`` and a
+  ``forward`` that evaluates all n models at once (used by the engine);
+- a per-model Keras twin (``keras_model``) whose ``get_weights()`` are, in order, the slices
+  ``[m]`` of the stacked weights (used to check the engine and for users' own runs).
+
+Model specs (``parse_model``): ``linear`` (eq. 4), ``single`` = ``1`` (eq. 5), ``double`` =
+``2`` (eq. 6), ``tower`` = ``16-8-4-2``, ``mlp`` = ``1024-512``, any widths ``a-b-c`` or
+``a,b,c``, and ``wide`` (2-d embeddings per feature summed per set of 16, 1000 units).
+Initialisation follows Keras' defaults: Glorot-uniform kernels, zero biases, embeddings
+uniform in [-0.05, 0.05].
+"""
+import keras
+import numpy as np
+import tensorflow as tf
+
+from simulator.data import N_FEATURES
+from simulator.errors import UserError
+
+ALIASES = {"single": "1", "double": "2", "tower": "16-8-4-2", "mlp": "1024-512"}
+WIDE_UNITS = 1000
+EMBEDDING_DIM = 2
+EMBEDDING_INIT = 0.05
+
+
+def _glorot(rng, fan_in, fan_out):
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
+
+
+def _dense_stack(h, kernel, bias):
+    """Per-model dense layer: h [n, B, i], kernel [n, i, o], bias [n, o] -> [n, B, o]."""
+    return tf.einsum("nbi,nio->nbo", h, kernel) + bias[:, None, :]
+
+
+class MLP:
+    """Input -> dense(widths[0]) -> A -> ... -> dense(widths[-1]) -> A -> dense(1) -> logit.
+
+    ``widths = ()`` is the linear model (eq. 4). Weights: kernel, bias per layer.
+    """
+
+    def __init__(self, widths):
+        self.widths = tuple(widths)
+        self.name = "-".join(map(str, self.widths)) if self.widths else "linear"
+        sizes = (N_FEATURES, *self.widths, 1)
+        self.shapes = [s for a, b in zip(sizes, sizes[1:]) for s in ((a, b), (b,))]
+        self.layer_of_weight = [i for i in range(len(sizes) - 1) for _ in (0, 1)]
+
+    def init(self, rng):
+        """One model's initial weights, a list of float32 arrays in Keras order."""
+        return [_glorot(rng, *shape) if len(shape) == 2 else np.zeros(shape, np.float32)
+                for shape in self.shapes]
+
+    def forward(self, weights, x, activation):
+        """Logits [n, B] of n stacked models on their inputs x [n, B, 32]."""
+        h = x
+        for layer in range(len(self.widths)):
+            h = activation(_dense_stack(h, weights[2 * layer], weights[2 * layer + 1]))
+        return _dense_stack(h, weights[-2], weights[-1])[..., 0]
+
+    def keras_model(self, activation):
+        layers = [keras.layers.Dense(w, activation=activation) for w in self.widths]
+        return keras.Sequential([keras.Input((N_FEATURES,)), *layers, keras.layers.Dense(1)])
+
+
+class Wide:
+    """2-d embedding per feature, summed per set of 16 features (= x_set @ E_set), the two
+    sums concatenated into ``units`` hidden units with activation A, then a logit.
+
+    Weights: E_a [16, 2], E_b [16, 2], kernel [4, units], bias [units], kernel [units, 1],
+    bias [1].
+    """
+
+    name = "wide"
+
+    def __init__(self, units=WIDE_UNITS):
+        self.units = units
+        half = N_FEATURES // 2
+        self.shapes = [(half, EMBEDDING_DIM), (half, EMBEDDING_DIM),
+                       (2 * EMBEDDING_DIM, units), (units,), (units, 1), (1,)]
+        self.layer_of_weight = [0, 0, 1, 1, 2, 2]
+
+    def init(self, rng):
+        embeddings = [rng.uniform(-EMBEDDING_INIT, EMBEDDING_INIT, size=s).astype(np.float32)
+                      for s in self.shapes[:2]]
+        return [*embeddings, _glorot(rng, *self.shapes[2]), np.zeros(self.units, np.float32),
+                _glorot(rng, *self.shapes[4]), np.zeros(1, np.float32)]
+
+    def forward(self, weights, x, activation):
+        half = N_FEATURES // 2
+        embedded = tf.concat([tf.einsum("nbi,nie->nbe", x[..., :half], weights[0]),
+                              tf.einsum("nbi,nie->nbe", x[..., half:], weights[1])], axis=-1)
+        h = activation(_dense_stack(embedded, weights[2], weights[3]))
+        return _dense_stack(h, weights[4], weights[5])[..., 0]
+
+    def keras_model(self, activation):
+        half = N_FEATURES // 2
+        inputs = keras.Input((N_FEATURES,))
+        embed = [keras.layers.Dense(EMBEDDING_DIM, use_bias=False, name=f"embedding_{s}")
+                 for s in "ab"]
+        embedded = keras.layers.Concatenate()([embed[0](inputs[:, :half]),
+                                               embed[1](inputs[:, half:])])
+        hidden = keras.layers.Dense(self.units, activation=activation)(embedded)
+        return keras.Model(inputs, keras.layers.Dense(1)(hidden))
+
+
+def parse_model(spec):
+    """The model family named by ``spec`` (see the module docstring)."""
+    text = ALIASES.get(str(spec).strip().lower(), str(spec).strip().lower())
+    if text == "linear":
+        return MLP(())
+    if text == "wide":
+        return Wide()
+    parts = text.replace(",", "-").split("-")
+    if all(p.isdigit() and int(p) > 0 for p in parts):
+        return MLP(int(p) for p in parts)
+    raise UserError(f"unknown model '{spec}'; use linear, single, double, tower, mlp, wide "
+                    "or hidden widths such as 16-8-4-2")
+
+
+def stacked_init(family, pairs, same_init, rng_for_model):
+    """Initial weights of 2 * pairs models, a list of float32 arrays [2 * pairs, ...].
+
+    ``rng_for_model(pair, member)`` gives the Generator of one model's initialisation; with
+    ``same_init`` the second member of each pair copies the first.
+    """
+    models = []
+    for k in range(pairs):
+        first = family.init(rng_for_model(k, 0))
+        models += [first, first if same_init else family.init(rng_for_model(k, 1))]
+    return [np.stack(w) for w in zip(*models)]
