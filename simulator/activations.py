@@ -14,47 +14,45 @@ ACTIVATIONS = ("identity", "relu", "smelu", "swish")
 PARAMETRIC = ("smelu", "swish")
 
 
+class _BetaActivation:
+    """An activation with one parameter beta > 0, Keras-serializable by its config."""
+
+    def __init__(self, beta=1.0):
+        self.beta = float(beta)
+        _check_beta(self.beta)
+
+    def get_config(self):
+        return {"beta": self.beta}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(beta={self.beta:g})"
+
+
 @keras.saving.register_keras_serializable(package="irrepro")
-class SmeLU:
+class SmeLU(_BetaActivation):
     """Smooth ReLU (Shamir et al., 2020).
 
     f(x) = 0 for x <= -beta, (x + beta)^2 / (4 beta) for |x| < beta, x for x >= beta.
     Continuous with a continuous derivative; beta > 0.
     """
 
-    def __init__(self, beta=1.0):
-        self.beta = float(beta)
-        _check_beta(self.beta)
-
     def __call__(self, x):
-        beta = ops.cast(self.beta, x.dtype)
+        beta = ops.convert_to_tensor(self.beta, dtype=x.dtype)
         # Clipping the quadratic branch's input keeps its gradient finite where it is not used.
         inside = ops.square(ops.clip(x, -beta, beta) + beta) / (4.0 * beta)
         return ops.where(x >= beta, x, ops.where(x <= -beta, ops.zeros_like(x), inside))
 
-    def get_config(self):
-        return {"beta": self.beta}
-
-    def __repr__(self):
-        return f"SmeLU(beta={self.beta:g})"
-
 
 @keras.saving.register_keras_serializable(package="irrepro")
-class Swish:
+class Swish(_BetaActivation):
     """Swish (Ramachandran et al., 2017): f(x) = x * sigmoid(beta x); beta > 0."""
 
-    def __init__(self, beta=1.0):
-        self.beta = float(beta)
-        _check_beta(self.beta)
-
     def __call__(self, x):
-        return x * ops.sigmoid(ops.cast(self.beta, x.dtype) * x)
-
-    def get_config(self):
-        return {"beta": self.beta}
-
-    def __repr__(self):
-        return f"Swish(beta={self.beta:g})"
+        return x * ops.sigmoid(ops.convert_to_tensor(self.beta, dtype=x.dtype) * x)
 
 
 def _check_beta(beta):

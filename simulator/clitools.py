@@ -16,6 +16,7 @@ class Group(click.Group):
 
     def main(self, args=None, prog_name=None, **kwargs):
         prog = prog_name or self.name
+        kwargs.pop("standalone_mode", None)  # errors are always handled here
         try:
             return super().main(args=args, prog_name=prog_name, standalone_mode=False,
                                 **kwargs)

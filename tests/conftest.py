@@ -1,0 +1,16 @@
+"""Shared test set-up: tiny settings so the whole suite stays fast on 2 CPU cores."""
+import pytest
+
+from simulator.config import Setting
+
+
+@pytest.fixture
+def tiny():
+    """A factory of small, fast settings: tiny() or tiny(model='linear', window=4)."""
+
+    def make(**overrides):
+        params = dict(pairs=2, examples=2 ** 11, eval_examples=2 ** 10, checkpoints=2)
+        params.update(overrides)
+        return Setting(**params)
+
+    return make

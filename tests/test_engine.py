@@ -1,0 +1,116 @@
+"""The stacked engine trains each model exactly as Keras trains it alone."""
+import keras
+import numpy as np
+import pytest
+
+from simulator.activations import get_activation
+from simulator.data import ROLE_INIT, PairedBatches, linear_model, rng_for, unpack_features, \
+    unpack_labels
+from simulator.engine import StackedTrainer, make_optimizer, run_setting, steps_per_call
+from simulator.metrics import relative_pd
+from simulator.models import MLP, Wide, parse_model, stacked_init
+
+STEPS, BATCH = 200, 32
+
+
+def train_both_ways(family, activation, optimizer, lr, same_init=False):
+    """Weights after STEPS steps: from the engine [2, ...] and from two Keras twins."""
+    act = get_activation(activation, 0.5)
+    init = stacked_init(family, 1, same_init, lambda k, m: rng_for(4, ROLE_INIT, k, m))
+    batches = PairedBatches(linear_model(4), 4, 1, 1, BATCH, STEPS * BATCH).take(STEPS)
+    # 64 steps per call makes the last call a padded one (200 = 3 * 64 + 8).
+    engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), 64)
+    engine.train(batches)
+    twins = []
+    for m in range(2):
+        twin = family.keras_model(act)
+        twin.set_weights([w[m] for w in init])
+        twin.compile(optimizer=make_optimizer(optimizer, lr),
+                     loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        for step in batches[m]:
+            twin.train_on_batch(unpack_features(step).astype("float32"),
+                                unpack_labels(step)[:, None].astype("float32"))
+        twins.append(twin.get_weights())
+    return engine.get_weights(), twins, init
+
+
+FAMILIES = [("linear", "identity"), ("1", "identity"), ("2", "relu"), ("16-8-4-2", "relu"),
+            ("8-4", "smelu"), ("8", "swish"), ("wide16", "relu")]
+
+
+@pytest.mark.parametrize("optimizer, lr", [("adagrad", 0.1), ("sgd", 0.05)])
+@pytest.mark.parametrize("spec, activation", FAMILIES)
+def test_engine_matches_per_model_keras_training(spec, activation, optimizer, lr):
+    family = Wide(units=16) if spec == "wide16" else parse_model(spec)
+    engine, twins, init = train_both_ways(family, activation, optimizer, lr)
+    for m, twin in enumerate(twins):
+        for got, want, start in zip(engine, twin, init):
+            assert got[m].shape == want.shape
+            assert not np.allclose(want, start[m])  # training moved the weights
+            np.testing.assert_allclose(got[m], want, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("family", [MLP(()), MLP((16, 8, 4, 2)), MLP((1024, 512)), Wide()])
+def test_stacked_weights_have_the_keras_twins_layout(family):
+    init = family.init(np.random.default_rng(0))
+    twin = family.keras_model(get_activation("relu"))
+    assert [w.shape for w in twin.get_weights()] == [w.shape for w in init]
+
+
+def test_identical_pairs_on_identical_batches_stay_bit_identical():
+    family = MLP((4, 2))
+    init = stacked_init(family, 1, True, lambda k, m: rng_for(0, ROLE_INIT, k, m))
+    batches = PairedBatches(linear_model(0), 0, 1, 1, BATCH, 100 * BATCH).take(100)
+    batches[1] = batches[0]  # both members see one order
+    engine = StackedTrainer(family, get_activation("relu"), init, make_optimizer("adagrad", 0.1),
+                            32)
+    engine.train(batches)
+    for w in engine.get_weights():
+        np.testing.assert_array_equal(w[0], w[1])
+
+
+def test_in_batch_order_alone_gives_a_tiny_but_nonzero_pd_and_distinct_init_a_larger_one(tiny):
+    def final_pd(init):
+        setting = tiny(model="2", activation="identity", init=init, window=1, pairs=4,
+                       examples=2 ** 14)
+        rows = run_setting(setting).metrics
+        last = max(r["examples_seen"] for r in rows)
+        return np.mean([r["value"] for r in rows
+                        if r["metric"] == "relative_pd" and r["examples_seen"] == last])
+
+    same, diff = final_pd("same"), final_pd("diff")
+    assert 0 < same < 1e-4          # rounding from the in-batch order reaches the models
+    assert diff > 100 * same
+
+
+def test_run_setting_reports_each_metric_per_pair_and_checkpoint(tiny):
+    setting = tiny(model="linear", checkpoints=3)
+    rows = run_setting(setting).metrics
+    seen = sorted({r["examples_seen"] for r in rows})
+    assert seen == [2 ** 9, 2 ** 10, 2 ** 11]
+    names = {r["metric"] for r in rows}
+    assert names == {"relative_pd", "absolute_pd", "excess_loss", "deviation_cosine"}
+    assert len(rows) == 3 * 4 * setting.pairs
+
+
+def test_metrics_of_the_run_match_a_per_model_prediction(tiny):
+    """The reported PD equals one recomputed from the returned weights by Keras twins."""
+    setting = tiny(model="2", activation="relu", init="diff", checkpoints=1)
+    out = run_setting(setting)
+    from simulator.data import DATA_MODELS, evaluation_set
+    data = DATA_MODELS[setting.data](setting.seed)
+    packed = evaluation_set(data, setting.seed, setting.eval_examples)
+    family = parse_model(setting.model)
+    logits = []
+    for m in range(2 * setting.pairs):
+        twin = family.keras_model(get_activation("relu"))
+        twin.set_weights([w[m] for w in out.weights])
+        logits.append(twin.predict(unpack_features(packed), verbose=0)[:, 0])
+    expected = relative_pd(np.array(logits), data.logodds(packed))
+    got = [r["value"] for r in out.metrics if r["metric"] == "relative_pd"]
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_steps_per_call_shrinks_for_large_models():
+    assert steps_per_call(MLP(()), 32, 32) == 4096
+    assert steps_per_call(MLP((1024, 512)), 32, 32) < 8
