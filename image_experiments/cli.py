@@ -7,7 +7,7 @@ from simulator import __version__
 from simulator.clitools import Group
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("imgctl", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="imgctl")
 def main():
     """Model multiplicity of small CNNs: seed variants, predictive and representational

@@ -19,7 +19,7 @@ class _BetaActivation:
 
     def __init__(self, beta=1.0):
         self.beta = float(beta)
-        _check_beta(self.beta)
+        check_beta(self.beta)
 
     def get_config(self):
         return {"beta": self.beta}
@@ -55,7 +55,8 @@ class Swish(_BetaActivation):
         return x * ops.sigmoid(ops.convert_to_tensor(self.beta, dtype=x.dtype) * x)
 
 
-def _check_beta(beta):
+def check_beta(beta):
+    """Raise UserError unless beta > 0 (NaN included)."""
     if not beta > 0:  # also rejects NaN
         raise UserError(f"beta must be > 0 (got {beta:g}); try --beta 1.0")
 

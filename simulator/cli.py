@@ -13,7 +13,7 @@ from simulator.data import DATA_MODELS
 DEFAULTS = Setting()
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("simctl", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="simctl")
 def main():
     """Synthesize irreproducibility: train pairs of small Keras models on the same synthetic

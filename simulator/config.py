@@ -4,7 +4,7 @@ import hashlib
 import json
 import re
 
-from simulator.activations import ACTIVATIONS, PARAMETRIC, get_activation
+from simulator.activations import ACTIVATIONS, PARAMETRIC, check_beta
 from simulator.data import DATA_MODELS
 from simulator.errors import UserError
 from simulator.models import parse_model
@@ -75,7 +75,7 @@ class Setting:
             if getattr(self, name) not in allowed:
                 raise UserError(f"unknown {name} '{getattr(self, name)}'; "
                                 f"choose one of {', '.join(allowed)}")
-        get_activation(self.activation, self.beta)  # checks beta > 0
+        check_beta(self.beta)
         if not self.lr > 0:
             raise UserError(f"--lr must be > 0 (got {self.lr:g}); try --lr 0.1")
         if self.examples % self.batch:

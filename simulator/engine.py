@@ -30,6 +30,9 @@ FLOPS_PER_CALL = 4e9
 MAX_STEPS_PER_CALL = 4096
 EVAL_CHUNK = 2048
 
+# Every setting compiles its own step function; TensorFlow's retracing warning is noise here.
+tf.get_logger().setLevel("ERROR")
+
 
 def make_optimizer(name, lr):
     """The paper's optimizers: AdaGrad (initial accumulator 0.1) or SGD (momentum 0.9,
