@@ -38,7 +38,8 @@ def main():
 @click.option("--beta", type=float, default=DEFAULTS.beta, show_default=True,
               help="beta of SmeLU and Swish (> 0).")
 @click.option("--init", type=click.Choice(INITS), default=DEFAULTS.init, show_default=True,
-              help="Identical (same) or distinct (diff) initial weights within a pair.")
+              help="Identical (same) or distinct (diff) initial weights within a pair, or "
+                   "warm: every model starts from one model trained first (warm start).")
 @click.option("--window", type=COUNT, default=DEFAULTS.window, show_default=True,
               help="Shuffling window z in mini-batches (1 = shuffle only inside a batch).")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=DEFAULTS.optimizer,
@@ -54,13 +55,21 @@ def main():
               show_default="2^16", help="Evaluation set size N.")
 @click.option("--checkpoints", type=COUNT, default=DEFAULTS.checkpoints, show_default=True,
               help="Evaluations during training, log-spaced, the last at the end.")
+@click.option("--warm-examples", type=COUNT, default=DEFAULTS.warm_examples,
+              show_default="2^20", help="With --init warm: examples of the warm-start model.")
+@click.option("--warm-lr", type=float, default=DEFAULTS.warm_lr, show_default=True,
+              help="With --init warm: learning rate of the warm-start model (the pairs then "
+                   "train at --lr, usually smaller).")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
               help="Experiment seed (data model, streams, initialisation, shuffles).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV to write [default: results/run-<config hash>.csv].")
+@click.option("--save-weights", is_flag=True,
+              help="Also store the trained weights (compressed .npz beside the CSV) for "
+                   "the weight figures.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar [default: on when stderr is a terminal].")
-def run(out, progress, **params):
+def run(out, save_weights, progress, **params):
     """Train one setting's model pairs and write its metrics as a tidy CSV.
 
     One row per (pair, checkpoint, metric): relative_pd (Delta_r, eq. 3), absolute_pd,
@@ -72,12 +81,79 @@ def run(out, progress, **params):
       simctl run --model 2 --activation relu --init diff --window 2^20
       simctl run --data quadratic --model mlp --activation swish --beta 0.5 --pairs 4
       simctl run --optimizer sgd --lr 0.01 --out results/sgd.csv
+      simctl run --model mlp --data quadratic --init warm --lr 0.01 --warm-lr 0.1
+      simctl run --model tower --save-weights --out results/tower.csv
     """
     from simulator.runner import run_one
 
     setting = Setting(**params)
     out = out or Path("results") / f"run-{setting.config_hash()}.csv"
-    run_one(setting, out, progress=progress)
+    run_one(setting, out, progress=progress, weights=save_weights)
+
+
+def _parse_sets(values):
+    """--set key=value pairs as a dict (values parsed as YAML scalars, so 0.1 is a float)."""
+    import yaml
+
+    pairs = {}
+    for text in values:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{text}' is not KEY=VALUE; e.g. --set lr=0.01",
+                                     param_hint="--set")
+        pairs[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return pairs
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results folder [default: results/<config name>].")
+@click.option("--dry-run", is_flag=True, help="List the settings and their estimated cost.")
+@click.option("--smoke", is_flag=True, help="Apply the config's tiny 'smoke' scale.")
+@click.option("--examples", type=COUNT, help="Override: training examples per model.")
+@click.option("--pairs", type=COUNT, help="Override: number of pairs.")
+@click.option("--eval-examples", type=COUNT, help="Override: evaluation set size.")
+@click.option("--checkpoints", type=COUNT, help="Override: evaluations per run.")
+@click.option("--seed", type=int, help="Override: experiment seed.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override any setting parameter, e.g. --set lr=0.01 (repeatable).")
+@click.option("--save-weights", is_flag=True, help="Store every setting's trained weights.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar [default: on when stderr is a terminal].")
+def sweep(config, out, dry_run, smoke, sets, save_weights, progress, **flags):
+    """Run every setting of a sweep CONFIG (YAML), one CSV shard per setting.
+
+    Finished settings are skipped, so an interrupted sweep resumes where it stopped.
+    The merged table is written to OUT/<name>.csv.
+
+    \b
+    Examples:
+      simctl sweep configs/fig2.yaml --dry-run
+      simctl sweep configs/fig2.yaml
+      simctl sweep configs/fig10.yaml --examples 2^18 --pairs 4
+      simctl sweep configs/fig6.yaml --smoke --out /tmp/fig6
+    """
+    from simulator import sweep as sweeps
+    from simulator.results import check_writable
+
+    spec = sweeps.read_config(config)
+    overrides = {**{k: v for k, v in flags.items() if v is not None}, **_parse_sets(sets)}
+    settings = sweeps.expand(spec, overrides, smoke=smoke)
+    out = out or Path("results") / spec["name"]
+    units = sweeps.units_for(settings, out, weights=save_weights)
+    if dry_run:
+        table = sweeps.plan_table(units)
+        click.echo(table.to_string(index=False))
+        todo = table[table["status"] == "todo"]
+        click.echo(f"{len(table)} settings, {len(todo)} to run, estimated "
+                   f"{todo['est_s'].sum() / 60:.1f} min on 2 CPU cores")
+        return
+    check_writable(out / "shards" / "probe.csv")
+    ran = sweeps.run_units(units, progress=progress)
+    merged = sweeps.merge_shards(out, spec["name"])
+    click.echo(f"ran {ran} of {len(units)} settings ({len(units) - ran} already done); "
+               f"wrote {merged}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from simulator.errors import UserError
 from simulator.models import parse_model
 
 OPTIMIZERS = ("adagrad", "sgd")
-INITS = ("same", "diff")
+INITS = ("same", "diff", "warm")
 _POWER = re.compile(r"^\s*(\d+)\s*(?:\^|\*\*)\s*(\d+)\s*$")
 
 
@@ -37,6 +37,9 @@ class Setting:
 
     window: shuffling window z in mini-batches; examples: T per model, one pass;
     checkpoints: number of evaluations during training (log-spaced, the last at T).
+    init: 'same' (both members of a pair start equal), 'diff' (each model its own draw) or
+    'warm' (warm start: one model is first trained on warm_examples examples of its own
+    stream at warm_lr, and every model of every pair starts from its weights).
     """
 
     data: str = "linear"
@@ -53,6 +56,8 @@ class Setting:
     eval_examples: int = 2 ** 16
     checkpoints: int = 6
     seed: int = 0
+    warm_examples: int = 2 ** 20
+    warm_lr: float = 0.1
 
     def __post_init__(self):
         # Normalise, so that equal experiments hash equally whatever spelling was used.
@@ -62,10 +67,12 @@ class Setting:
         set_("data", str(self.data).lower())
         set_("optimizer", str(self.optimizer).lower())
         set_("init", str(self.init).lower())
-        for name in ("window", "examples", "pairs", "batch", "eval_examples", "checkpoints"):
+        for name in ("window", "examples", "pairs", "batch", "eval_examples", "checkpoints",
+                     "warm_examples"):
             set_(name, parse_count(getattr(self, name), "--" + name.replace("_", "-")))
         set_("beta", float(self.beta))
         set_("lr", float(self.lr))
+        set_("warm_lr", float(self.warm_lr))
         self.validate()
 
     def validate(self):
@@ -76,11 +83,13 @@ class Setting:
                 raise UserError(f"unknown {name} '{getattr(self, name)}'; "
                                 f"choose one of {', '.join(allowed)}")
         check_beta(self.beta)
-        if not self.lr > 0:
-            raise UserError(f"--lr must be > 0 (got {self.lr:g}); try --lr 0.1")
-        if self.examples % self.batch:
-            raise UserError(f"--examples ({self.examples}) must be a multiple of the "
-                            f"mini-batch size {self.batch}; try --examples 2^20")
+        for flag, lr in (("--lr", self.lr), ("--warm-lr", self.warm_lr)):
+            if not lr > 0:
+                raise UserError(f"{flag} must be > 0 (got {lr:g}); try {flag} 0.1")
+        for flag, count in (("--examples", self.examples), ("--warm-examples", self.warm_examples)):
+            if count % self.batch:
+                raise UserError(f"{flag} ({count}) must be a multiple of the "
+                                f"mini-batch size {self.batch}; try {flag} 2^20")
         if self.checkpoints > self.examples // self.batch:
             raise UserError(f"--checkpoints ({self.checkpoints}) exceeds the number of "
                             f"training steps ({self.examples // self.batch})")
@@ -95,7 +104,12 @@ class Setting:
         return self.beta if self.activation in PARAMETRIC else None
 
     def as_dict(self):
-        return dataclasses.asdict(self)
+        """The parameters; the warm-start ones only where init is 'warm', so that adding
+        them left the hashes of every other setting unchanged."""
+        params = dataclasses.asdict(self)
+        if self.init != "warm":
+            del params["warm_examples"], params["warm_lr"]
+        return params
 
     def config_hash(self):
         """A short, stable hash of the setting's parameters."""

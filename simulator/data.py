@@ -25,7 +25,7 @@ MIXTURE_MEANS = (-2.0, 0.0, 2.0)
 STREAM_CHUNK = 1 << 16
 
 # Roles of the random streams derived from an experiment seed.
-ROLE_DATA_MODEL, ROLE_EVAL, ROLE_STREAM, ROLE_SHUFFLE, ROLE_INIT = range(5)
+ROLE_DATA_MODEL, ROLE_EVAL, ROLE_STREAM, ROLE_SHUFFLE, ROLE_INIT, ROLE_WARM = range(6)
 
 
 def rng_for(seed, role, *keys):
@@ -132,17 +132,21 @@ DATA_MODELS = {"linear": linear_model, "quadratic": quadratic_model}
 
 
 class ExampleStream:
-    """The example sequence of one pair: ``take(n)`` returns the next n packed examples."""
+    """The example sequence of one pair: ``take(n)`` returns the next n packed examples.
 
-    def __init__(self, data_model, seed, pair):
-        self._model, self._seed, self._pair = data_model, seed, pair
+    ``role`` selects the family of streams (ROLE_STREAM for the pairs, ROLE_WARM for the
+    warm-start model, which so never sees the pairs' examples).
+    """
+
+    def __init__(self, data_model, seed, pair, role=ROLE_STREAM):
+        self._model, self._seed, self._pair, self._role = data_model, seed, pair, role
         self._chunk = 0
         self._buffer = np.zeros(0, dtype=np.int64)
 
     def take(self, n):
         parts, have = [self._buffer], self._buffer.size
         while have < n:
-            rng = rng_for(self._seed, ROLE_STREAM, self._pair, self._chunk)
+            rng = rng_for(self._seed, self._role, self._pair, self._chunk)
             parts.append(self._model.sample(rng, STREAM_CHUNK))
             have += STREAM_CHUNK
             self._chunk += 1
@@ -167,14 +171,15 @@ class PairedBatches:
     of examples are produced on a background thread so generation overlaps training.
     """
 
-    def __init__(self, data_model, seed, pairs, window, batch, examples, block_examples=1 << 17):
+    def __init__(self, data_model, seed, pairs, window, batch, examples, block_examples=1 << 17,
+                 role=ROLE_STREAM):
         self.pairs, self.batch = pairs, batch
         self._window = window * batch
         # A block holds whole windows so the shuffles can be done a block at a time.
         self._block = self._window * max(1, block_examples // self._window)
         self._remaining = examples
-        self._streams = [ExampleStream(data_model, seed, k) for k in range(pairs)]
-        self._shufflers = [rng_for(seed, ROLE_SHUFFLE, k, member)
+        self._streams = [ExampleStream(data_model, seed, k, role) for k in range(pairs)]
+        self._shufflers = [rng_for(seed, ROLE_SHUFFLE, role, k, member)
                            for k in range(pairs) for member in (0, 1)]
         self._pending = np.zeros((2 * pairs, 0), dtype=np.int64)
         self._queue = queue.Queue(maxsize=2)

@@ -14,7 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from simulator.activations import get_activation
-from simulator.data import (DATA_MODELS, LABEL_BIT, N_FEATURES, ROLE_INIT, PairedBatches,
+from simulator.data import (DATA_MODELS, LABEL_BIT, N_FEATURES, ROLE_INIT, ROLE_WARM,
+                            PairedBatches,
                             evaluation_set, rng_for, unpack_features)
 from simulator.errors import UserError
 from simulator.metrics import absolute_pd, deviation_cosine, excess_loss, relative_pd
@@ -26,7 +27,7 @@ SGD_MOMENTUM = 0.9
 SGD_INVERSE_TIME_DECAY = 1e-3
 #: Floating-point operations per compiled call the engine aims at: large enough to hide the
 #: per-call overhead, small enough for a responsive progress bar.
-FLOPS_PER_CALL = 4e9
+FLOPS_PER_CALL = 2e10
 MAX_STEPS_PER_CALL = 4096
 EVAL_CHUNK = 2048
 
@@ -120,6 +121,20 @@ def steps_per_call(family, n_models, batch):
     return int(min(MAX_STEPS_PER_CALL, steps))
 
 
+def estimate_seconds(setting):
+    """A rough wall-clock estimate of ``run_setting`` on 2 CPU cores, from measured rates:
+    about 15 us per step for tiny models, about 40 GFLOP/s for large ones, data generation
+    at about 7 M pair-examples/s overlapping the training, plus evaluation."""
+    family = parse_model(setting.model)
+    n_models, params = 2 * setting.pairs, n_parameters(family)
+    step = max(15e-6, 6.0 * n_models * setting.batch * params / 4e10)
+    train = setting.steps * step
+    data = setting.pairs * setting.examples / 7e6
+    evaluation = setting.checkpoints * n_models * 4000 * params * 2 / 4e10
+    warm = setting.warm_examples / setting.batch * max(15e-6, 6.0 * setting.batch * params / 4e10)
+    return max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0) + 2.0
+
+
 def memory_estimate(setting, family):
     """Bytes a run of ``setting`` needs at its peak, roughly (an upper estimate)."""
     n_models = 2 * setting.pairs
@@ -183,23 +198,42 @@ def evaluate(trainer, data_model, eval_packed, examples_seen, family):
             for name, v in values.items() for k in range(len(v))]
 
 
-def run_setting(setting, progress=False, initial_weights=None):
-    """Train the 2M models of ``setting`` and evaluate them at its checkpoints.
+def warm_start_weights(setting, family, data_model, activation):
+    """Weights [1, ...] of one model trained on warm_examples examples of its own stream
+    (window 1) at warm_lr, from the initialisation of pair 0."""
+    init = stacked_init(family, 1, True, lambda pair, member: rng_for(setting.seed, ROLE_INIT,
+                                                                      pair, member))
+    trainer = StackedTrainer(family, activation, [w[:1] for w in init],
+                             make_optimizer(setting.optimizer, setting.warm_lr),
+                             steps_per_call(family, 1, setting.batch))
+    feed = PairedBatches(data_model, setting.seed, 1, 1, setting.batch, setting.warm_examples,
+                         role=ROLE_WARM)
+    steps = setting.warm_examples // setting.batch
+    for start in range(0, steps, 16 * trainer.steps_per_call):
+        trainer.train(feed.take(min(steps - start, 16 * trainer.steps_per_call))[:1])
+    return trainer.get_weights()
 
-    initial_weights: optional stacked weights [2M, ...] to start from (warm start); by
-    default each pair draws its own initialisation (shared by both members with init=same).
-    """
+
+def initial_weights(setting, family, data_model, activation):
+    """Stacked initial weights [2M, ...]: per pair draws (init same or diff) or copies of one
+    warm-started model (init warm)."""
+    if setting.init == "warm":
+        base = warm_start_weights(setting, family, data_model, activation)
+        return [np.repeat(w, 2 * setting.pairs, axis=0) for w in base]
+    return stacked_init(family, setting.pairs, setting.init == "same",
+                        lambda pair, member: rng_for(setting.seed, ROLE_INIT, pair, member))
+
+
+def run_setting(setting, progress=False):
+    """Train the 2M models of ``setting`` and evaluate them at its checkpoints."""
     family = parse_model(setting.model)
     check_memory(setting, family)
     data_model = DATA_MODELS[setting.data](setting.seed)
-    if initial_weights is None:
-        initial_weights = stacked_init(
-            family, setting.pairs, setting.init == "same",
-            lambda pair, member: rng_for(setting.seed, ROLE_INIT, pair, member))
-    n_models = 2 * setting.pairs
-    trainer = StackedTrainer(family, get_activation(setting.activation, setting.beta),
-                             initial_weights, make_optimizer(setting.optimizer, setting.lr),
-                             steps_per_call(family, n_models, setting.batch))
+    activation = get_activation(setting.activation, setting.beta)
+    trainer = StackedTrainer(family, activation,
+                             initial_weights(setting, family, data_model, activation),
+                             make_optimizer(setting.optimizer, setting.lr),
+                             steps_per_call(family, 2 * setting.pairs, setting.batch))
     batches = PairedBatches(data_model, setting.seed, setting.pairs, setting.window,
                             setting.batch, setting.examples)
     eval_packed = evaluation_set(data_model, setting.seed, setting.eval_examples)

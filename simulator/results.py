@@ -10,13 +10,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from simulator import __version__
 from simulator.errors import UserError
 
 SETTING_COLUMNS = ["data", "model", "activation", "beta", "init", "window", "optimizer", "lr",
-                   "pairs", "examples", "eval_examples", "seed"]
+                   "pairs", "examples", "eval_examples", "seed", "warm_examples", "warm_lr"]
 ROW_COLUMNS = ["pair", "examples_seen", "metric", "value"]
 PROVENANCE_COLUMNS = ["irrepro_version", "tensorflow_version", "config_hash", "git_commit"]
 
@@ -42,7 +43,8 @@ def provenance(setting):
 def tidy_frame(setting, metric_rows, extra=None):
     """A DataFrame of ``metric_rows`` (dicts with pair, examples_seen, metric, value) with the
     setting's parameters, ``extra`` columns and provenance added to every row."""
-    params = {name: getattr(setting, name) for name in SETTING_COLUMNS}
+    given = setting.as_dict()  # warm-start parameters only where they apply
+    params = {name: given.get(name) for name in SETTING_COLUMNS}
     params["beta"] = setting.beta_used
     constant = {**params, **(extra or {}), **provenance(setting)}
     frame = pd.DataFrame(metric_rows, columns=ROW_COLUMNS)
@@ -95,3 +97,47 @@ def summarise(frame):
             if c not in ROW_COLUMNS and c not in PROVENANCE_COLUMNS and c != "pairs"]
     grouped = last.groupby([*keys, "metric"], dropna=False)["value"]
     return grouped.agg(mean="mean", sem="sem").reset_index()
+
+
+def weights_path(csv_path):
+    """Where the trained weights of the run written to ``csv_path`` go: NAME.weights.npz."""
+    path = Path(csv_path)
+    return path.with_name(path.stem + ".weights.npz")
+
+
+def save_weights(path, setting, output, family):
+    """Store the trained stacked weights [2M, ...] (float32, compressed), the true
+    parameters and each array's layer index, atomically."""
+    arrays = {f"w{i}": w for i, w in enumerate(output.weights)}
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, theta=output.theta, layer=np.array(family.layer_of_weight),
+                                config_hash=setting.config_hash(), model=setting.model,
+                                **arrays)
+
+    write_atomic(path, write)
+
+
+def load_weights_frame(path):
+    """A tidy DataFrame of saved weights: pair, member, layer, tensor, index, value (one row
+    per weight of every model), plus the true parameters in ``frame.attrs['theta']``."""
+    try:
+        stored = np.load(path)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot read weights file {path} ({error}); re-run with "
+                        "--save-weights to create it") from None
+    layers = stored["layer"]
+    parts = []
+    for tensor, layer in enumerate(layers):
+        w = stored[f"w{tensor}"].reshape(stored[f"w{tensor}"].shape[0], -1)
+        models, size = w.shape
+        parts.append(pd.DataFrame({
+            "pair": np.repeat(np.arange(models) // 2, size),
+            "member": np.repeat(np.arange(models) % 2, size),
+            "layer": int(layer), "tensor": tensor,
+            "index": np.tile(np.arange(size), models), "value": w.ravel()}))
+    frame = pd.concat(parts, ignore_index=True)
+    frame.attrs["theta"] = stored["theta"]
+    frame.attrs["model"] = str(stored["model"])
+    return frame

@@ -2,20 +2,24 @@
 import click
 
 from simulator.engine import run_setting
-from simulator.results import check_writable, summarise, tidy_frame, write_csv
+from simulator.models import parse_model
+from simulator.results import (check_writable, save_weights, summarise, tidy_frame,
+                               weights_path, write_csv)
 
 
-def run_one(setting, out, progress=None):
-    """Train ``setting``, write its tidy CSV to ``out`` atomically, print a summary.
-
-    Returns the DataFrame written.
-    """
+def run_one(setting, out, progress=None, weights=False, quiet=False):
+    """Train ``setting``, write its tidy CSV to ``out`` atomically (and with ``weights`` its
+    trained weights beside it), print a summary unless ``quiet``. Returns the DataFrame."""
     check_writable(out)
     output = run_setting(setting, progress=progress)
     frame = tidy_frame(setting, output.metrics)
+    if weights:  # first, so a CSV on disk always has its weights when they were asked for
+        save_weights(weights_path(out), setting, output, parse_model(setting.model))
     write_csv(frame, out)
-    click.echo(format_summary(summarise(frame)))
-    click.echo(f"wrote {len(frame)} rows to {out}")
+    if not quiet:
+        click.echo(format_summary(summarise(frame)))
+        click.echo(f"wrote {len(frame)} rows to {out}"
+                   + (f" and weights to {weights_path(out)}" if weights else ""))
     return frame
 
 
