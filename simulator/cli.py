@@ -91,6 +91,64 @@ def run(out, save_weights, progress, **params):
     run_one(setting, out, progress=progress, weights=save_weights)
 
 
+@main.command()
+@click.argument("results", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output path without extension [default: beside the first RESULTS].")
+@click.option("--kind", type=click.Choice(["pd", "timeseries"]), default="pd",
+              show_default=True, help="pd: the paper's two-panel figure; timeseries: a "
+                                      "metric against examples seen.")
+@click.option("--metric", default="relative_pd", show_default=True,
+              help="Metric of the timeseries figure.")
+def plot(results, out, kind, metric):
+    """Draw a figure from result CSVs (files, or sweep folders) and write PNG and PDF.
+
+    \b
+    Examples:
+      simctl plot results/fig2/fig2.csv
+      simctl plot results/fig2 --out docs/figures/fig2
+      simctl plot results/run-*.csv --kind timeseries --metric excess_loss
+    """
+    from simulator import plots
+
+    frame = plots.read_results(results)
+    figure = (plots.pd_figure(frame) if kind == "pd"
+              else plots.timeseries_figure(frame, metric))
+    first = results[0]
+    stem = out or (first / first.name if first.is_dir() else first.with_suffix(""))
+    suffix = "" if kind == "pd" else f"-{metric}"
+    paths = plots.save_figure(figure, f"{stem}{suffix}")
+    click.echo("wrote " + " and ".join(map(str, paths)))
+
+
+@main.command("plot-weights")
+@click.argument("weights", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["index", "diff", "cloud"]), default="index",
+              show_default=True, help="index: a pair's weights against weight index "
+              "(Fig. 3); diff: their differences (Fig. 4); cloud: member against member by "
+              "layer (Fig. 7, 9).")
+@click.option("--pair", type=int, default=0, show_default=True, help="Which pair.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output path without extension [default: beside WEIGHTS].")
+def plot_weights(weights, kind, pair, out):
+    """Draw a weight figure from a run's saved weights (simctl run --save-weights).
+
+    \b
+    Examples:
+      simctl run --model double --init same --window 2^20 --save-weights --out r/d.csv
+      simctl plot-weights r/d.weights.npz --kind index
+      simctl plot-weights r/d.weights.npz --kind cloud --pair 3
+    """
+    from simulator import plots
+    from simulator.results import load_weights_frame
+
+    figure = plots.weights_figure(load_weights_frame(weights), kind, pair)
+    stem = out or weights.with_name(weights.name.removesuffix(".npz") + f"-{kind}-pair{pair}")
+    paths = plots.save_figure(figure, stem)
+    click.echo("wrote " + " and ".join(map(str, paths)))
+
+
 def _parse_sets(values):
     """--set key=value pairs as a dict (values parsed as YAML scalars, so 0.1 is a float)."""
     import yaml

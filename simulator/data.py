@@ -23,6 +23,8 @@ MIXTURE_MEANS = (-2.0, 0.0, 2.0)
 #: Examples generated per call of the stream's generator; fixes the stream independent of
 #: how it is consumed.
 STREAM_CHUNK = 1 << 16
+#: Examples per model in each block handed from the generator thread to the trainer.
+BLOCK_EXAMPLES = 1 << 17
 
 # Roles of the random streams derived from an experiment seed.
 ROLE_DATA_MODEL, ROLE_EVAL, ROLE_STREAM, ROLE_SHUFFLE, ROLE_INIT, ROLE_WARM = range(6)
@@ -171,12 +173,14 @@ class PairedBatches:
     of examples are produced on a background thread so generation overlaps training.
     """
 
-    def __init__(self, data_model, seed, pairs, window, batch, examples, block_examples=1 << 17,
-                 role=ROLE_STREAM):
+    def __init__(self, data_model, seed, pairs, window, batch, examples,
+                 block_examples=BLOCK_EXAMPLES, role=ROLE_STREAM):
         self.pairs, self.batch = pairs, batch
         self._window = window * batch
-        # A block holds whole windows so the shuffles can be done a block at a time.
-        self._block = self._window * max(1, block_examples // self._window)
+        # Shuffles are done a group of whole windows at a time; the group is handed to the
+        # trainer in blocks of at most block_examples examples per model.
+        self._block = block_examples
+        self._group = self._window * max(1, block_examples // self._window)
         self._remaining = examples
         self._streams = [ExampleStream(data_model, seed, k, role) for k in range(pairs)]
         self._shufflers = [rng_for(seed, ROLE_SHUFFLE, role, k, member)
@@ -189,15 +193,17 @@ class PairedBatches:
     def _produce(self):
         try:
             while self._remaining > 0:
-                n = min(self._block, self._remaining)
+                n = min(self._group, self._remaining)
                 self._remaining -= n
-                block = np.empty((2 * self.pairs, n), dtype=np.int64)
-                for k, stream in enumerate(self._streams):
-                    examples = stream.take(n)
-                    for member in (0, 1):
-                        m = 2 * k + member
-                        block[m] = shuffle_windows(examples, self._window, self._shufflers[m])
-                self._queue.put(block)
+                examples = [stream.take(n) for stream in self._streams]
+                # Each member's visiting order as int32 indices: a window of 2^25 examples
+                # costs 128 MiB per model this way instead of a shuffled int64 copy.
+                orders = [shuffle_windows(np.arange(n, dtype=np.int32), self._window, rng)
+                          for rng in self._shufflers]
+                for start in range(0, n, self._block):
+                    stop = min(n, start + self._block)
+                    self._queue.put(np.stack([examples[m // 2][order[start:stop]]
+                                              for m, order in enumerate(orders)]))
         except BaseException as error:  # surfaced in take(), on the consumer's thread
             self._queue.put(error)
 

@@ -14,8 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from simulator.activations import get_activation
-from simulator.data import (DATA_MODELS, LABEL_BIT, N_FEATURES, ROLE_INIT, ROLE_WARM,
-                            PairedBatches,
+from simulator.data import (BLOCK_EXAMPLES, DATA_MODELS, LABEL_BIT, N_FEATURES, ROLE_INIT,
+                            ROLE_WARM, PairedBatches,
                             evaluation_set, rng_for, unpack_features)
 from simulator.errors import UserError
 from simulator.metrics import absolute_pd, deviation_cosine, excess_loss, relative_pd
@@ -143,9 +143,11 @@ def memory_estimate(setting, family):
     activations = 4 * 4 * n_models * setting.batch * (N_FEATURES + sum(widths))
     call = 3 * 8 * n_models * steps_per_call(family, n_models, setting.batch) * setting.batch
     window = setting.window * setting.batch
-    blocks = 4 * 8 * n_models * max(window, 1 << 17)  # queued and pending shuffled blocks
+    group = max(window, BLOCK_EXAMPLES)  # examples (int64) of every pair, orders (int32)
+    shuffles = 8 * setting.pairs * group + 4 * n_models * group
+    blocks = 5 * 8 * n_models * BLOCK_EXAMPLES  # queued, pending and joined blocks
     evaluation = 3 * 4 * n_models * EVAL_CHUNK * max([N_FEATURES, *widths])
-    return weights + activations + call + blocks + evaluation
+    return weights + activations + call + shuffles + blocks + evaluation
 
 
 def available_memory():

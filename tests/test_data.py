@@ -101,10 +101,12 @@ def test_shuffle_windows_permutes_within_each_window_only(n, window):
         assert not np.array_equal(shuffled, examples)
 
 
-@pytest.mark.parametrize("window", [1, 4])
-def test_both_members_of_a_pair_see_the_same_examples_in_their_own_order(window):
+@pytest.mark.parametrize("window, block", [(1, 2 ** 17), (4, 2 ** 17), (4, 48)])
+def test_both_members_of_a_pair_see_the_same_examples_in_their_own_order(window, block):
+    """Also when a window is larger than the blocks the generator hands over (block 48)."""
     batch, steps, pairs = 32, 16, 3
-    feed = PairedBatches(linear_model(1), 1, pairs, window, batch, steps * batch)
+    feed = PairedBatches(linear_model(1), 1, pairs, window, batch, steps * batch,
+                         block_examples=block)
     data = feed.take(steps)
     assert data.shape == (2 * pairs, steps, batch)
     per_window = data.reshape(2 * pairs, -1, window * batch)

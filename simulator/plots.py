@@ -1,0 +1,170 @@
+"""The paper's figures as pure functions of tidy DataFrames (no training, no files read).
+
+- ``pd_figure``: Delta_r against log2 window (top) and against excess loss with log2 window
+  labelled at each point (bottom), one curve per configuration (Fig. 2, 6, 8, 10).
+- ``timeseries_figure``: a metric against examples seen, one line per configuration and window.
+- ``weights_figure``: a pair's learned weights against weight index (Fig. 3), their
+  differences (Fig. 4), or one member's against the other's coloured by layer (Fig. 7, 9).
+"""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from simulator.errors import UserError  # noqa: E402
+from simulator.results import SETTING_COLUMNS, write_atomic  # noqa: E402
+
+#: Columns that never distinguish curves: the x axis and what is averaged over.
+NOT_CURVES = {"window", "seed", "pair"}
+
+
+def curve_columns(frame):
+    """Setting columns whose values differ across ``frame``: each combination is a curve."""
+    candidates = [c for c in SETTING_COLUMNS if c in frame.columns and c not in NOT_CURVES]
+    return [c for c in candidates if frame[c].astype(str).nunique() > 1]
+
+
+def curve_label(row, columns):
+    """'activation=relu, init=diff' for the curve of ``row``."""
+    parts = []
+    for c in columns:
+        value = row[c]
+        if isinstance(value, float) and np.isnan(value):
+            continue
+        parts.append(f"{c}={value:g}" if isinstance(value, float) else f"{c}={value}")
+    return ", ".join(parts) or "all"
+
+
+def final_means(frame, metrics=("relative_pd", "excess_loss")):
+    """Mean over pairs and seeds of each metric at each setting's last checkpoint: one row
+    per (curve, window) with a column per metric and a ``curve`` label."""
+    needed = {"metric", "value", "window", "examples_seen", "examples"}
+    if not needed <= set(frame.columns):
+        raise UserError(f"results lack the columns {', '.join(sorted(needed - set(frame.columns)))}"
+                        "; give CSVs written by simctl run or simctl sweep")
+    last = frame[frame["examples_seen"] == frame["examples"]]
+    last = last[last["metric"].isin(metrics)]
+    if last.empty:
+        raise UserError("results hold no finished run with the metrics "
+                        f"{', '.join(metrics)}")
+    columns = curve_columns(last)
+    keys = [*columns, "window"]
+    means = (last.groupby([*keys, "metric"], dropna=False)["value"].mean()
+             .unstack("metric").reset_index())
+    means["curve"] = [curve_label(row, columns) for _, row in means.iterrows()]
+    return means.sort_values(["curve", "window"]).reset_index(drop=True)
+
+
+def pd_figure(frame):
+    """Two panels: Delta_r vs log2 z, and Delta_r vs excess loss with log2 z at each point."""
+    means = final_means(frame)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 9))
+    for curve, group in means.groupby("curve", sort=False):
+        log_z = np.log2(group["window"].to_numpy())
+        pd_r, loss = group["relative_pd"].to_numpy(), group["excess_loss"].to_numpy()
+        (line,) = top.plot(log_z, pd_r, marker="o", label=curve)
+        bottom.plot(loss, pd_r, marker="o", color=line.get_color(), label=curve)
+        for x, y, z in zip(loss, pd_r, log_z):
+            bottom.annotate(f"{z:g}", (x, y), textcoords="offset points", xytext=(3, 3),
+                            fontsize=7, color=line.get_color())
+    top.set(xlabel="log2 window z", ylabel="relative PD  $\\Delta_r$", yscale="log")
+    bottom.set(xlabel="excess loss L", ylabel="relative PD  $\\Delta_r$", yscale="log")
+    for ax in (top, bottom):
+        ax.grid(True, which="both", alpha=0.3)
+    top.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def timeseries_figure(frame, metric="relative_pd"):
+    """``metric`` (mean over pairs) against examples seen, one line per curve and window."""
+    rows = frame[frame["metric"] == metric]
+    if rows.empty:
+        raise UserError(f"results hold no metric '{metric}'; known: "
+                        f"{', '.join(sorted(frame['metric'].unique()))}")
+    columns = curve_columns(rows)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for key, group in rows.groupby([*columns, "window"], dropna=False, sort=True):
+        series = group.groupby("examples_seen")["value"].mean()
+        first = group.iloc[0]
+        label = f"{curve_label(first, columns)}, log2 z={np.log2(first['window']):g}"
+        ax.plot(series.index, series.to_numpy(), marker=".", label=label)
+    ax.set(xscale="log", yscale="log" if (rows["value"] > 0).all() else "linear",
+           xlabel="examples seen", ylabel=metric)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+WEIGHT_KINDS = ("index", "diff", "cloud")
+
+
+def weights_figure(weights, kind="index", pair=0):
+    """A figure of pair ``pair``'s weights from a tidy weights frame (see
+    ``results.load_weights_frame``): 'index' (both members against weight index, with the
+    true theta for linear models), 'diff' (member 1 minus member 0) or 'cloud' (member 1
+    against member 0, coloured by layer)."""
+    if kind not in WEIGHT_KINDS:
+        raise UserError(f"unknown weight figure '{kind}'; choose {', '.join(WEIGHT_KINDS)}")
+    rows = weights[weights["pair"] == pair]
+    if rows.empty:
+        raise UserError(f"no pair {pair} in the weights (pairs 0..{weights['pair'].max()})")
+    wide = rows.pivot_table(index=["layer", "tensor", "index"], columns="member",
+                            values="value").reset_index()
+    a, b = wide[0].to_numpy(), wide[1].to_numpy()
+    position = np.arange(len(wide))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if kind == "index":
+        ax.plot(position, a, "o", ms=3, label="member 0")
+        ax.plot(position, b, "x", ms=3, label="member 1")
+        theta = weights.attrs.get("theta")
+        if weights.attrs.get("model") == "linear" and theta is not None and theta.ndim == 1:
+            ax.plot(np.arange(theta.size), theta, "k_", ms=8, label="true theta")
+        ax.set(xlabel="weight index", ylabel="weight")
+        ax.legend(fontsize=8)
+    elif kind == "diff":
+        ax.plot(position, b - a, "o", ms=3)
+        ax.set(xlabel="weight index", ylabel="weight difference within the pair")
+    else:
+        for layer, group in wide.groupby("layer"):
+            ax.plot(group[0], group[1], ".", ms=3, label=f"layer {layer}")
+        lo, hi = np.nanmin([a.min(), b.min()]), np.nanmax([a.max(), b.max()])
+        ax.plot([lo, hi], [lo, hi], "k-", lw=0.5)
+        ax.set(xlabel="member 0 parameter", ylabel="member 1 parameter")
+        ax.legend(fontsize=8)
+    ax.set_title(f"pair {pair}")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, stem, formats=("png", "pdf")):
+    """Write ``fig`` to STEM.png and STEM.pdf atomically; returns the paths."""
+    paths = []
+    for fmt in formats:
+        path = f"{stem}.{fmt}"
+        write_atomic(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150))
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def read_results(paths):
+    """Concatenate result CSVs; a folder stands for its sweep's shards."""
+    from pathlib import Path
+
+    files = []
+    for path in map(Path, paths):
+        files += sorted((path / "shards").glob("*.csv")) if path.is_dir() else [path]
+    if not files:
+        raise UserError(f"no result CSVs found in {', '.join(map(str, paths))}")
+    frames = []
+    for f in files:
+        try:
+            frames.append(pd.read_csv(f))
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise UserError(f"cannot read results {f}: {error}") from None
+    return pd.concat(frames, ignore_index=True)
