@@ -1,0 +1,103 @@
+"""Sweeps: grid expansion, overrides, resumable shards, dry runs and config errors."""
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from simulator.cli import main
+from simulator.errors import UserError
+from simulator.sweep import expand, read_config, run_unit, units_for
+
+CONFIG = """
+# a test sweep
+name: mini
+base: {data: linear, pairs: 2, examples: 2^10, eval_examples: 2^9, checkpoints: 1}
+grid:
+  - model: linear
+    activation: identity
+    init: [same, diff]
+  - model: [single]
+    activation: [relu, smelu]
+    window: [1, 2^3]
+smoke: {examples: 2^8}
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "mini.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_the_grid_is_the_union_of_each_blocks_product(config_file):
+    settings = expand(read_config(config_file))
+    assert len(settings) == 2 + 4
+    assert {(s.model, s.init) for s in settings[:2]} == {("linear", "same"), ("linear", "diff")}
+    assert {(s.activation, s.window) for s in settings[2:]} == {
+        ("relu", 1), ("relu", 8), ("smelu", 1), ("smelu", 8)}
+
+
+def test_smoke_and_overrides_apply_to_every_setting_and_flags_win(config_file):
+    config = read_config(config_file)
+    assert {s.examples for s in expand(config, smoke=True)} == {2 ** 8}
+    assert {s.examples for s in expand(config, {"examples": 2 ** 9}, smoke=True)} == {2 ** 9}
+    assert {s.lr for s in expand(config, {"lr": 0.01})} == {0.01}
+
+
+def test_unknown_parameters_are_named(config_file):
+    with pytest.raises(UserError, match="unknown parameter.*learning_rate"):
+        expand(read_config(config_file), {"learning_rate": 1})
+
+
+def test_malformed_config_is_a_user_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grid: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        read_config(bad)
+    with pytest.raises(UserError, match="cannot read sweep config"):
+        read_config(tmp_path / "missing.yaml")
+
+
+def test_a_sweep_writes_one_shard_per_setting_and_resumes(tmp_path, config_file):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sweep", str(config_file), "--smoke", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    shards = sorted((out / "shards").glob("*.csv"))
+    assert len(shards) == 6 and f"wrote {out / 'mini.csv'}" in result.output
+    merged = pd.read_csv(out / "mini.csv")
+    assert merged["config_hash"].nunique() == 6
+    # An interrupted sweep: one shard lost; the re-run redoes exactly that one, identically.
+    lost = shards[3]
+    before = lost.read_bytes()
+    lost.unlink()
+    again = CliRunner().invoke(main, ["sweep", str(config_file), "--smoke", "--out", str(out)])
+    assert "ran 1 of 6 settings (5 already done)" in again.output
+    assert lost.read_bytes() == before
+
+
+def test_units_skip_finished_shards(tmp_path, config_file):
+    unit = units_for(expand(read_config(config_file), smoke=True)[:1], tmp_path)[0]
+    unit.path.parent.mkdir(parents=True)
+    unit.path.write_text("finished")
+    assert run_unit(unit) == unit.path and unit.path.read_text() == "finished"
+
+
+def test_dry_run_lists_settings_with_estimates_and_runs_nothing(tmp_path, config_file):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sweep", str(config_file), "--dry-run", "--out", str(out)])
+    assert result.exit_code == 0
+    assert "6 settings, 6 to run, estimated" in result.output
+    assert "est_s" in result.output and "smelu" in result.output
+    assert not out.exists()
+
+
+def test_warm_start_pairs_start_from_one_trained_model(tiny):
+    from simulator.engine import run_setting
+
+    out = run_setting(tiny(model="2", init="warm", warm_examples=2 ** 10, lr=1e-6))
+    # With a vanishing learning rate every model stays at the warm-start weights: all
+    # equal, and different from a fresh initialisation.
+    fresh = run_setting(tiny(model="2", init="same", lr=1e-6))
+    for w, f in zip(out.weights, fresh.weights):
+        assert abs(w - w[:1]).max() < 1e-4
+    assert not all(abs(w[0] - f[0]).max() < 1e-3 for w, f in zip(out.weights, fresh.weights))
