@@ -1,4 +1,5 @@
 """``simctl``: the simulator's command line (parsing only; the work lives in the modules)."""
+import contextlib
 import sys
 from pathlib import Path
 
@@ -177,9 +178,14 @@ def _parse_sets(values):
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override any setting parameter, e.g. --set lr=0.01 (repeatable).")
 @click.option("--save-weights", is_flag=True, help="Store every setting's trained weights.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
+              help="Send the settings to this Dask distributed scheduler.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Start a local Dask cluster of N worker processes for the sweep.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar [default: on when stderr is a terminal].")
-def sweep(config, out, dry_run, smoke, sets, save_weights, progress, **flags):
+def sweep(config, out, dry_run, smoke, sets, save_weights, scheduler, workers, progress,
+          **flags):
     """Run every setting of a sweep CONFIG (YAML), one CSV shard per setting.
 
     Finished settings are skipped, so an interrupted sweep resumes where it stopped.
@@ -191,8 +197,11 @@ def sweep(config, out, dry_run, smoke, sets, save_weights, progress, **flags):
       simctl sweep configs/fig2.yaml
       simctl sweep configs/fig10.yaml --examples 2^18 --pairs 4
       simctl sweep configs/fig6.yaml --smoke --out /tmp/fig6
+      simctl sweep configs/fig8.yaml --workers 2
+      simctl sweep configs/fig8.yaml --scheduler tcp://10.0.0.5:8786
     """
     from simulator import sweep as sweeps
+    from simulator.executors import make_executor
     from simulator.results import check_writable
 
     spec = sweeps.read_config(config)
@@ -208,7 +217,9 @@ def sweep(config, out, dry_run, smoke, sets, save_weights, progress, **flags):
                    f"{todo['est_s'].sum() / 60:.1f} min on 2 CPU cores")
         return
     check_writable(out / "shards" / "probe.csv")
-    ran = sweeps.run_units(units, progress=progress)
+    executor = make_executor(scheduler or spec.get("scheduler"), workers or spec.get("workers"))
+    with executor or contextlib.nullcontext():
+        ran = sweeps.run_units(units, executor, progress=progress)
     merged = sweeps.merge_shards(out, spec["name"])
     click.echo(f"ran {ran} of {len(units)} settings ({len(units) - ran} already done); "
                f"wrote {merged}")

@@ -105,11 +105,11 @@ def merge_shards(out_dir, name):
 
 
 def run_units(units, executor=None, progress=None):
-    """Run the units not yet done, locally in order or through ``executor`` (any object with
-    ``map(fn, items)``, e.g. a Dask client adapter); returns the number run."""
+    """Run the units not yet done, here in order or through ``executor`` (an object with
+    ``map(fn, items, progress)``, see ``simulator.executors``); returns the number run."""
     todo = [u for u in units if not u.done()]
     if executor is not None:
-        list(executor.map(run_unit, todo))
+        executor.map(run_unit, todo, progress=progress)
         return len(todo)
     with progress_bar(len(todo), "settings", enabled=progress, desc="sweep") as bar:
         for unit in todo:
