@@ -12,7 +12,6 @@ import time
 
 import simulator  # noqa: F401  (environment defaults before TensorFlow loads)
 import keras
-import numpy as np
 
 from simulator.activations import get_activation
 from simulator.config import Setting
@@ -53,12 +52,7 @@ def engine_throughput(family, pairs, examples):
     trainer.train(warm.take(trainer.steps_per_call))  # compile
     steps = examples // BATCH
     start = time.perf_counter()
-    feed = PairedBatches(linear_model(1), 1, pairs, 1, BATCH, examples)
-    done = 0
-    while done < steps:
-        n = min(steps - done, 16 * trainer.steps_per_call)
-        trainer.train(feed.take(n))
-        done += n
+    trainer.train_from(PairedBatches(linear_model(1), 1, pairs, 1, BATCH, examples), steps)
     return 2 * pairs * examples / (time.perf_counter() - start)
 
 
@@ -67,6 +61,11 @@ CASES = [  # model, examples per model for fit, examples per model for the engin
     ("tower", 2 ** 14, 2 ** 18),
     ("mlp", 2 ** 12, 2 ** 10),
 ]
+
+
+def scaled(examples, scale):
+    """``examples * scale`` rounded down to whole mini-batches (at least one)."""
+    return max(BATCH, int(examples * scale)) // BATCH * BATCH
 
 
 def main():
@@ -80,9 +79,8 @@ def main():
     print(f"{'model':<10} {'fit (ex/s)':>12} {'engine (ex/s)':>14} {'ratio':>8}")
     for name, fit_examples, engine_examples in CASES:
         family = parse_model(name)
-        naive = naive_throughput(family, max(BATCH, int(fit_examples * args.scale)) // BATCH * BATCH)
-        fast = engine_throughput(family, args.pairs,
-                                 max(BATCH, int(engine_examples * args.scale)) // BATCH * BATCH)
+        naive = naive_throughput(family, scaled(fit_examples, args.scale))
+        fast = engine_throughput(family, args.pairs, scaled(engine_examples, args.scale))
         print(f"{family.name:<10} {naive:>12.3g} {fast:>14.3g} {fast / naive:>7.0f}x", flush=True)
     if args.paper_scale:
         setting = Setting(model="linear", activation="identity", window=2 ** 10,

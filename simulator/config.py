@@ -15,7 +15,8 @@ _POWER = re.compile(r"^\s*(\d+)\s*(?:\^|\*\*)\s*(\d+)\s*$")
 
 
 def parse_count(text, flag):
-    """A positive integer written as ``1024``, ``2^10`` or ``2**10``; ``flag`` names it in errors."""
+    """A positive integer written as ``1024``, ``2^10`` or ``2**10``; ``flag`` names it in
+    errors."""
     value = None
     if isinstance(text, int) and not isinstance(text, bool):
         value = text

@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from simulator.activations import get_activation
-from simulator.data import (BLOCK_EXAMPLES, DATA_MODELS, LABEL_BIT, N_FEATURES, ROLE_INIT,
-                            ROLE_WARM, PairedBatches,
-                            evaluation_set, rng_for, unpack_features)
+from simulator.data import (BLOCK_EXAMPLES, DATA_MODELS, FEATURE_MASK, LABEL_BIT, N_FEATURES,
+                            ROLE_INIT, ROLE_WARM, PairedBatches, evaluation_set, rng_for,
+                            unpack_features)
 from simulator.errors import UserError
 from simulator.metrics import absolute_pd, deviation_cosine, excess_loss, relative_pd
 from simulator.models import parse_model, stacked_init
@@ -96,6 +96,17 @@ class StackedTrainer:
             if n < self.steps_per_call:  # one compiled shape: pad, and loop only n steps
                 part = np.pad(part, ((0, 0), (0, self.steps_per_call - n), (0, 0)))
             self._train(tf.constant(part), tf.constant(n, tf.int32))
+
+    def train_from(self, feed, steps, on_step=None):
+        """Train ``steps`` steps on batches taken from ``feed`` (a PairedBatches whose rows
+        beyond this trainer's models are ignored); ``on_step(n)`` reports progress."""
+        n_models = self.weights[0].shape[0]
+        chunk = 16 * self.steps_per_call  # batches fetched per round trip to the generator
+        for start in range(0, steps, chunk):
+            n = min(chunk, steps - start)
+            self.train(feed.take(n)[:n_models])
+            if on_step:
+                on_step(n)
 
     def logits(self, features):
         out = []
@@ -186,7 +197,7 @@ class RunOutput:
 def evaluate(trainer, data_model, eval_packed, examples_seen, family):
     """The metric rows of one checkpoint."""
     # Sparse features repeat: evaluate each distinct input once, then expand to all N.
-    unique, inverse = np.unique(eval_packed & ((1 << N_FEATURES) - 1), return_inverse=True)
+    unique, inverse = np.unique(eval_packed & FEATURE_MASK, return_inverse=True)
     logits = trainer.logits(unpack_features(unique).astype(np.float32))[:, inverse]
     true = data_model.logodds(eval_packed)
     per_model_loss = excess_loss(logits, true)
@@ -210,9 +221,7 @@ def warm_start_weights(setting, family, data_model, activation):
                              steps_per_call(family, 1, setting.batch))
     feed = PairedBatches(data_model, setting.seed, 1, 1, setting.batch, setting.warm_examples,
                          role=ROLE_WARM)
-    steps = setting.warm_examples // setting.batch
-    for start in range(0, steps, 16 * trainer.steps_per_call):
-        trainer.train(feed.take(min(steps - start, 16 * trainer.steps_per_call))[:1])
+    trainer.train_from(feed, setting.warm_examples // setting.batch)
     return trainer.get_weights()
 
 
@@ -242,10 +251,7 @@ def run_setting(setting, progress=False):
     rows, done = [], 0
     with progress_bar(setting.steps, "steps", enabled=progress) as bar:
         for stop in setting.checkpoint_steps():
-            while done < stop:
-                n = min(stop - done, 16 * trainer.steps_per_call)
-                trainer.train(batches.take(n))
-                done += n
-                bar.update(n)
+            trainer.train_from(batches, stop - done, bar.update)
+            done = stop
             rows += evaluate(trainer, data_model, eval_packed, done * setting.batch, family)
     return RunOutput(rows, trainer.get_weights(), data_model.params)
