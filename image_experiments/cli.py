@@ -1,10 +1,13 @@
 """``imgctl``: the image experiments' command line (parsing only)."""
 import sys
+from pathlib import Path
 
 import click
 
+from image_experiments.datasets import (DATASETS, check_dataset, fetch, format_checks,
+                                        search_roots)
 from simulator import __version__
-from simulator.clitools import Group
+from simulator.clitools import COUNT, Group
 
 
 @click.group("imgctl", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,6 +67,180 @@ def compare(first, second, metric, variance, top, transpose, as_json):
             result = svcca(a, b, variance, top, names=(first, second))
         record, text = result.to_dict(), result.summary()
     click.echo(json.dumps(record) if as_json else text)
+
+
+@main.group(cls=Group)
+def data():
+    """Image data sets on this machine: which are present, and explicit downloads.
+
+    Files are looked for, in order, in --data-dir, in the folders of $IRREPRO_DATA
+    (os.pathsep-separated, ':' on Unix) and in the Keras cache ($KERAS_HOME/datasets, else
+    ~/.keras/datasets), each as the folder or the archive the files are distributed as.
+    Nothing is downloaded except by `imgctl data fetch`.
+
+    \b
+    Data sets:
+      mnist          MNIST (Keras mnist.npz), 28x28x1, 10 digits
+      fashion_mnist  Fashion-MNIST (4 IDX .gz files), 28x28x1, 10 classes
+      cifar9         CIFAR-10 python batches without 'frog', 32x32x3, 9 classes
+      svhn           SVHN train_32x32.mat, test_32x32.mat, 32x32x3, 10 digits
+      stl9           STL-10 binaries without 'monkey', CIFAR-9's classes, 96x96x3
+      digits         scikit-learn's bundled 8x8 digits (no file)
+
+    \b
+    Examples:
+      imgctl data check
+      imgctl data fetch cifar9
+      imgctl data check --data-dir /data/images
+    """
+
+
+@data.command("check")
+@click.argument("names", metavar="[NAME]...", nargs=-1, type=click.Choice(list(DATASETS)))
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Folder searched first, before $IRREPRO_DATA and the Keras cache.")
+def data_check(names, data_dir):
+    """Report for each data set (default: all) whether it is present, where, and whether
+    it loads: status ok, missing or damaged, with its train and test sizes.
+
+    Every data set present is loaded in full, so this reads all their files (STL-10 from
+    its 2.6 GB archive takes a while). Exits 1 if a data set is damaged.
+
+    \b
+    Examples:
+      imgctl data check
+      imgctl data check cifar9 stl9 --data-dir /data/images
+      IRREPRO_DATA=/data/a:/data/b imgctl data check
+    """
+    click.echo("searched, in order: " + ", ".join(map(str, search_roots(data_dir))))
+    checks = [check_dataset(name, data_dir) for name in names or DATASETS]
+    click.echo(format_checks(checks))
+    missing = [check.name for check in checks if check.status == "missing"]
+    if missing:
+        click.echo(f"missing: {', '.join(missing)}; get one with `imgctl data fetch NAME`")
+    damaged = [check for check in checks if check.status == "damaged"]
+    for check in damaged:
+        click.echo(check.message, err=True)
+    if damaged:
+        sys.exit(1)
+
+
+@data.command("fetch")
+@click.argument("name", metavar="NAME", type=click.Choice(list(DATASETS)))
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Folder to download into.  [default: the Keras cache]")
+def data_fetch(name, data_dir):
+    """Download the files of data set NAME: the only command that downloads.
+
+    Each file is streamed to a temporary file beside its target, checked against its
+    published sha256 where one is known (otherwise the computed sha256 is printed), then
+    renamed into place; a file already there with the right checksum is kept. Files go to
+    the Keras cache unless --data-dir is given; later commands find them there, or in the
+    same --data-dir (or $IRREPRO_DATA). Sizes: mnist 11 MB, fashion_mnist 31 MB, cifar9
+    170 MB, svhn 246 MB, stl9 2.6 GB.
+
+    \b
+    Examples:
+      imgctl data fetch mnist
+      imgctl data fetch cifar9 --data-dir /data/images
+      imgctl data fetch stl9
+    """
+    fetched = fetch(name, data_dir)
+    if not fetched:
+        click.echo(f"{name}: nothing to fetch, it ships with its Python package")
+    for item in fetched:
+        action = "downloaded" if item.downloaded else "already present"
+        checked = ("sha256 verified" if item.expected else
+                   f"sha256 {item.sha256} (no published checksum to compare with)")
+        click.echo(f"{action}: {item.path} ({checked})")
+
+
+def _parse_strategies(text):
+    """--strategies '1e-3,64' as a tuple of floats (None when not given)."""
+    if text is None:
+        return None
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a comma-separated list of numbers; "
+                                 "e.g. --strategies 1e-3,1e-4,64", param_hint="--strategies")
+
+
+@main.command()
+@click.argument("name", metavar="NAME")
+@click.option("--regime", type=click.Choice(["lr", "batch", "both"]), default=None,
+              help="Vary the learning rate (batch 64), the batch size (lr 1e-4) or both. "
+                   "[default: the config's]")
+@click.option("--variants", type=click.IntRange(min=2), default=None,
+              help="Seed variants K per strategy (paper: 10).")
+@click.option("--strategies", default=None, metavar="V1,V2,...",
+              help="Keep only these values of each regime, e.g. 1e-3,1e-4,64.")
+@click.option("--vary", type=click.Choice(["both", "init", "order"]), default=None,
+              help="Which seeds differ between variants: initialisation, data order or both.")
+@click.option("--train-subset", type=COUNT, default=None,
+              help="Train on a random subset of this many images.")
+@click.option("--test-subset", type=COUNT, default=None,
+              help="Evaluate on a random subset of this many test images (and OOD images).")
+@click.option("--epochs-max", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Longest training per variant, in epochs.")
+@click.option("--target-accuracy", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Checkpoint every variant at this test accuracy. [default: found by a "
+                   "first pass: the best accuracy every strategy reaches, less a margin]")
+@click.option("--pseudo-max/--no-pseudo-max", default=None,
+              help="Also checkpoint at the pseudo-maximum accuracy (paper, appendix C): "
+                   "trains every variant until it converges.")
+@click.option("--activation", type=click.Choice(["relu", "smelu", "swish"]), default=None,
+              help="Activation of every hidden layer.")
+@click.option("--seed", type=int, default=None, help="Experiment seed.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder searched first for the data files.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results folder [default: results/img-<name>].")
+@click.option("--smoke", is_flag=True, help="Apply the config's tiny 'smoke' scale.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
+              help="Send the units to this Dask distributed scheduler.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Start a local Dask cluster of N worker processes for the units.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars [default: on when stderr is a terminal].")
+def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, **flags):
+    """Train K seed variants of every strategy of a regime on data set NAME (mnist,
+    fashion_mnist, cifar9, svhn, digits; preset configs/img_NAME.yaml, or a YAML file),
+    checkpoint each at the regime's target test accuracy, and measure their predictive
+    and representational multiplicity on the test set and the OOD sets.
+
+    One unit per (regime, strategy), its K variants trained together; finished units are
+    skipped, so an interrupted sweep resumes. Writes OUT/variants.csv, OUT/strategies.csv
+    (PM, RM) and OUT/pairs.csv (prediction differences, churn, SVCCA).
+
+    \b
+    Examples:
+      imgctl sweep digits --smoke
+      imgctl sweep mnist --data-dir /data/images
+      imgctl sweep mnist --regime lr --variants 4 --train-subset 8192 --epochs-max 3
+      imgctl sweep cifar9 --target-accuracy 0.7 --strategies 1e-3,1e-4,64,256
+      imgctl sweep svhn --workers 2 --no-progress
+      imgctl sweep fashion_mnist --scheduler tcp://10.0.0.5:8786
+    """
+    import contextlib
+
+    from image_experiments.sweep import load_sweep, run_sweep
+    from image_experiments.training import setup_device
+    from simulator.executors import make_executor
+
+    flags["strategies"] = _parse_strategies(strategies)
+    config = load_sweep(name, flags, smoke=smoke)
+    out = out or Path("results") / config.name
+    click.echo(f"device: {setup_device()}")
+    with make_executor(scheduler, workers) or contextlib.nullcontext() as executor:
+        report = run_sweep(config, out, data_dir, executor, progress)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    targets = ", ".join(f"{regime} {target:g}" for regime, target in report.targets.items())
+    click.echo(f"target accuracy: {targets}")
+    click.echo(f"ran {report.probes_run + report.units_run} of {report.probes + report.units} "
+               f"units ({report.probes + report.units - report.probes_run - report.units_run} "
+               f"already done); wrote {', '.join(map(str, report.written.values()))}")
 
 
 if __name__ == "__main__":
