@@ -73,11 +73,15 @@ def main():
     parser.add_argument("--pairs", type=int, default=16)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every example count (e.g. 0.25 for a quick look)")
+    parser.add_argument("--models", nargs="+", default=[name for name, *_ in CASES],
+                        help="which of linear, tower, mlp to measure (default: all)")
     parser.add_argument("--paper-scale", action="store_true",
                         help="also time simctl's linear run at 2^26 examples, 16 pairs")
     args = parser.parse_args()
     print(f"{'model':<10} {'fit (ex/s)':>12} {'engine (ex/s)':>14} {'ratio':>8}")
     for name, fit_examples, engine_examples in CASES:
+        if name not in args.models:
+            continue
         family = parse_model(name)
         naive = naive_throughput(family, scaled(fit_examples, args.scale))
         fast = engine_throughput(family, args.pairs, scaled(engine_examples, args.scale))
