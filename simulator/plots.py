@@ -70,7 +70,8 @@ def pd_figure(frame):
             bottom.annotate(f"{z:g}", (x, y), textcoords="offset points", xytext=(3, 3),
                             fontsize=7, color=line.get_color())
     top.set(xlabel="log2 window z", ylabel="relative PD  $\\Delta_r$", yscale="log")
-    bottom.set(xlabel="excess loss L", ylabel="relative PD  $\\Delta_r$", xscale="log", yscale="log")
+    bottom.set(xlabel="excess loss L", ylabel="relative PD  $\\Delta_r$", xscale="log",
+               yscale="log")
     for ax in (top, bottom):
         ax.grid(True, which="both", alpha=0.3)
     top.legend(fontsize=7, loc="best")

@@ -226,12 +226,12 @@ def test_cka_matches_the_hsic_formula_with_a_centring_matrix():
     shared = rng(36).standard_normal((300, 6))
     a, b = layer(300, 20, seed=37, shared=shared), layer(300, 25, seed=38, shared=shared)
     centring = np.eye(300) - np.ones((300, 300)) / 300
-    k, l = a @ a.T, b @ b.T
+    gram_a, gram_b = a @ a.T, b @ b.T
 
     def hsic(x, y):
         return np.trace(x @ centring @ y @ centring)
 
-    expected = hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l))
+    expected = hsic(gram_a, gram_b) / np.sqrt(hsic(gram_a, gram_a) * hsic(gram_b, gram_b))
     assert linear_cka(a, b) == pytest.approx(expected, rel=1e-10)
     assert linear_cka(b, a) == pytest.approx(expected, rel=1e-10)
     assert 0.2 < expected < 0.99

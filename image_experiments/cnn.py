@@ -1,0 +1,82 @@
+"""The CNN of Heljakka et al. (2023, appendix B), built as a Keras model with named layers.
+
+    conv(48,3)-A-MaxPool2-conv(96,3)-A-MaxPool2-conv(80,3)-A-conv(96,3)-A
+    -Flatten ('cnn') -FC(512)-A ('fc1') -FC(classes) ('logits')
+
+A is the activation (ReLU in the paper; SmeLU or Swish from ``simulator.activations``). The
+model outputs logits; class probabilities are their softmax.
+
+Padding is 'valid' as in the paper wherever the stack fits: inputs of at least 26x26 pixels
+(MNIST-like 28x28 gives a 1x1x96 'cnn' layer = 96 neurons, CIFAR-like 32x32 a 2x2x96 one =
+384 neurons, the paper's FC(96, 512) and FC(384, 512)). Smaller inputs (the 8x8 digits) would
+shrink to nothing, so for them every convolution uses 'same' padding instead (8x8 gives 2x2x96
+= 384 neurons); resizing them up would cost ~10x more compute for no new information.
+
+Initial weights come from a numpy Generator (Glorot-uniform kernels, zero biases, Keras's
+defaults), so one initialisation seed gives the same network whatever Keras's global RNG
+state, on any device.
+"""
+import keras
+import numpy as np
+from keras import layers
+
+from simulator.activations import get_activation
+
+FILTERS = (48, 96, 80, 96)
+KERNEL = 3
+FC_UNITS = 512
+#: Smallest square input the valid-padding stack accepts: 26 -> 24 -> 12 -> 10 -> 5 -> 3 -> 1.
+MIN_VALID_SIZE = 26
+#: The layers whose activations RM compares.
+RM_LAYERS = ("cnn", "fc1")
+
+
+def padding_for(input_shape):
+    """'valid' (the paper's) when the conv stack fits ``input_shape`` (H, W, C), else 'same'."""
+    return "valid" if min(input_shape[:2]) >= MIN_VALID_SIZE else "same"
+
+
+def build_cnn(input_shape, classes, activation="relu", beta=1.0, rng=None):
+    """The appendix-B CNN for images ``input_shape`` = (H, W, C) and ``classes`` outputs.
+
+    Input float32 [batch, H, W, C]; output logits float32 [batch, classes]. Layers named
+    'cnn' (flattened last conv map) and 'fc1' (512 units after the activation) feed RM.
+    ``rng`` (a numpy Generator) draws the initial weights; None keeps Keras's own draw.
+    """
+    act = get_activation(activation, beta)
+    padding = padding_for(input_shape)
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    for i, filters in enumerate(FILTERS):
+        x = layers.Conv2D(filters, KERNEL, padding=padding, activation=act, name=f"conv{i + 1}")(x)
+        if i < 2:
+            x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+    x = layers.Flatten(name="cnn")(x)
+    x = layers.Dense(FC_UNITS, activation=act, name="fc1")(x)
+    logits = layers.Dense(classes, name="logits")(x)
+    model = keras.Model(inputs, logits, name="cnn_" + activation)
+    if rng is not None:
+        model.set_weights(initial_weights(model, rng))
+    return model
+
+
+def initial_weights(model, rng):
+    """Glorot-uniform kernels and zero biases for ``model``'s weights, drawn from ``rng`` in
+    layer order (a list of float32 arrays in ``model.get_weights()`` order)."""
+    weights = []
+    for w in model.weights:
+        shape = tuple(w.shape)
+        if len(shape) == 1:
+            weights.append(np.zeros(shape, np.float32))
+            continue
+        receptive = int(np.prod(shape[:-2]))  # 3x3 for convolutions, 1 for dense kernels
+        fan_in, fan_out = receptive * shape[-2], receptive * shape[-1]
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        weights.append(rng.uniform(-limit, limit, shape).astype(np.float32))
+    return weights
+
+
+def activation_model(model, names=RM_LAYERS):
+    """A Keras model sharing ``model``'s weights whose outputs are the activations of the
+    layers ``names``: by default 'cnn' [batch, h*w*96] and 'fc1' [batch, 512]."""
+    return keras.Model(model.input, [model.get_layer(name).output for name in names])

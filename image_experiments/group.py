@@ -1,0 +1,122 @@
+"""K CNN variants of one training strategy, trained together in one compiled step.
+
+Every variant is its own Keras model with its own weights and its own mini-batches; one
+``tf.function`` runs many steps per call (a ``tf.while_loop``), and in each step every
+variant's forward and backward pass. The loss is the *sum* of the variants' mean
+cross-entropies, so each variant's gradient is exactly the one it gets alone, and Adam
+updates every variable element-wise, exactly as it would update that variant alone: nothing
+couples the variants (tests/test_training.py checks a grouped variant against the same
+variant trained alone). Grouping saves the per-step Python and dispatch overhead of K
+separate loops and lets TensorFlow run the K independent graphs in parallel.
+
+The training images live on the device as one tensor; each call receives only the batch
+indices, int32 [steps, K, batch]. No XLA: on XLA:CPU the convolutions ran about 20x slower
+than TensorFlow's own kernels (measured, 2 cores), and with deterministic ops (which
+``training.setup_device`` asks for) XLA has no MaxPool gradient at all.
+"""
+import keras
+import numpy as np
+import tensorflow as tf
+
+from image_experiments.cnn import RM_LAYERS, activation_model, build_cnn
+
+ADAM = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-8)  # the paper's Adam (appendix B)
+EVAL_CHUNK = 1000  # inputs per compiled evaluation call
+
+
+class VariantGroup:
+    """K CNNs ``models`` trained with one Adam optimizer on ``x_train`` float32
+    [n, H, W, C], ``y_train`` int [n].
+
+    ``train(indices)`` takes int32 [steps, K, batch] (variant k trains on rows [:, k]);
+    ``logits(x)`` gives float32 [K, n, classes] for shared inputs [n, H, W, C];
+    ``activations(x)`` gives {layer: float32 [K, n, p]} for the RM layers.
+    """
+
+    def __init__(self, models, lr, x_train, y_train):
+        self.models = list(models)
+        self.variables = [v for model in self.models for v in model.trainable_variables]
+        self.optimizer = keras.optimizers.Adam(learning_rate=lr, **ADAM)
+        self.optimizer.build(self.variables)
+        self.x_train = tf.constant(x_train, tf.float32)
+        self.y_train = tf.constant(y_train, tf.int32)
+        self.probes = [activation_model(m) for m in self.models]
+        self._train = tf.function(self._train_steps)
+        self._logits = tf.function(self._forward)
+        self._acts = tf.function(self._probe)
+        self._chunk = None  # the compiled number of steps per call
+
+    @classmethod
+    def build(cls, input_shape, classes, rngs, lr, x_train, y_train, activation="relu",
+              beta=1.0):
+        """A group of len(rngs) fresh CNNs, variant k initialised from the Generator rngs[k]."""
+        models = [build_cnn(input_shape, classes, activation, beta, rng) for rng in rngs]
+        return cls(models, lr, x_train, y_train)
+
+    def _train_steps(self, indices, n_steps):
+        def body(i):
+            with tf.GradientTape() as tape:
+                losses = []
+                for k, model in enumerate(self.models):
+                    batch = indices[i, k]
+                    logits = model(tf.gather(self.x_train, batch), training=True)
+                    losses.append(tf.reduce_mean(
+                        tf.nn.sparse_softmax_cross_entropy_with_logits(
+                            labels=tf.gather(self.y_train, batch), logits=logits)))
+                loss = tf.add_n(losses)  # a sum: each variant keeps its own gradient
+            self.optimizer.apply(tape.gradient(loss, self.variables), self.variables)
+            return (i + 1,)
+
+        tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
+
+    def train(self, indices):
+        """Run len(indices) steps; indices int [steps, K, batch]."""
+        indices = np.asarray(indices, np.int32)
+        steps = len(indices)
+        if self._chunk is None or steps > self._chunk:
+            self._chunk = steps
+        # One compiled shape: shorter calls are padded and loop only over their own steps.
+        padded = np.pad(indices, ((0, self._chunk - steps), (0, 0), (0, 0)))
+        self._train(tf.constant(padded), tf.constant(steps, tf.int32))
+
+    def _forward(self, x):
+        return tf.stack([model(x, training=False) for model in self.models])
+
+    def _probe(self, x):
+        outputs = [probe(x, training=False) for probe in self.probes]
+        return [tf.stack([out[i] for out in outputs]) for i in range(len(RM_LAYERS))]
+
+    def logits(self, x):
+        """Logits of every variant, float32 [K, n, classes], for inputs x [n, H, W, C]."""
+        return _map_chunks(lambda chunk: [self._logits(chunk)], x)[0]
+
+    def activations(self, x):
+        """{'cnn': float32 [K, n, p_cnn], 'fc1': float32 [K, n, 512]} for inputs x."""
+        return dict(zip(RM_LAYERS, _map_chunks(self._acts, x)))
+
+    def accuracy(self, x, y):
+        """Accuracy of every variant on (x, y): float [K]."""
+        return (self.logits(x).argmax(axis=-1) == np.asarray(y)[None]).mean(axis=1)
+
+    def get_weights(self, k):
+        """Copies of variant k's weights (a list of arrays, Keras order)."""
+        return [np.array(w) for w in self.models[k].get_weights()]
+
+    def set_weights(self, k, weights):
+        self.models[k].set_weights(weights)
+
+
+def _map_chunks(fn, x):
+    """``fn`` (inputs [size, ...] -> list of [K, size, ...] tensors) over x in chunks of
+    size = min(EVAL_CHUNK, len(x)), outputs concatenated along the input axis. The last
+    chunk is zero-padded to the same size, and its padding's outputs dropped, so that one
+    compiled shape serves a whole set (and all sets of the same size)."""
+    size = min(EVAL_CHUNK, len(x))
+    parts = []
+    for start in range(0, len(x), size):
+        chunk = np.asarray(x[start:start + size], np.float32)
+        n = len(chunk)
+        padded = np.zeros((size, *chunk.shape[1:]), np.float32)
+        padded[:n] = chunk
+        parts.append([out.numpy()[:, :n] for out in fn(tf.constant(padded))])
+    return [np.concatenate(outputs, axis=1) for outputs in zip(*parts)]

@@ -1,0 +1,329 @@
+"""Seed variants of one training strategy, stopped at equal risk (Heljakka et al., 2023).
+
+A *regime* varies one hyper-parameter over seven *strategies* (appendix B): the learning
+rate at batch 64, or the batch size at learning rate 1e-4; Adam, cross-entropy. Each
+strategy trains K *variants* that differ only in their seeds: an initialisation seed (the
+initial weights) and a data-order seed (the order of the mini-batches). With ``vary``
+'both' (the paper's) variant k has init seed k and order seed k; with 'init' or 'order' only
+that seed is k and the other is 0 for every variant. Pairs of variants thus differ in their
+init seed, their order seed or both, as the simulator's model pairs do.
+
+Risk equivalence: the test accuracy of every variant is measured ``evals_per_epoch`` times
+per epoch; a variant's *target* checkpoint is its weights at the first evaluation with
+accuracy >= the regime's target. Training goes on (checkpointing, not stopping) until every
+variant has one, or, when the pseudo-maximum is asked for (appendix C), until no variant
+improved for ``patience`` evaluations or ``epochs_max`` is reached; the *pseudo_max* level is
+then the highest accuracy that at least half the variants (and at least two) reached, and
+each of those variants is checkpointed at its first evaluation reaching it.
+"""
+import dataclasses
+import time
+
+import numpy as np
+
+from simulator.data import rng_for
+from simulator.errors import UserError
+from simulator.progress import progress_bar
+
+REGIMES = {"lr": (3e-3, 2e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5),
+           "batch": (8, 16, 32, 64, 128, 256, 512)}
+FIXED = {"lr": 1e-4, "batch": 64}  # each regime's other hyper-parameter
+VARY = ("both", "init", "order")
+ROLE_INIT, ROLE_ORDER = 101, 102  # random stream roles, apart from the simulator's 0..5
+
+
+@dataclasses.dataclass(frozen=True)
+class Strategy:
+    """One value of a regime's hyper-parameter: regime 'lr' or 'batch', and its value."""
+
+    regime: str
+    value: float
+
+    @property
+    def lr(self):
+        return float(self.value) if self.regime == "lr" else FIXED["lr"]
+
+    @property
+    def batch(self):
+        return int(self.value) if self.regime == "batch" else FIXED["batch"]
+
+    @property
+    def name(self):
+        return f"{self.regime}={self.value:g}"
+
+
+def strategies(regime, values=None):
+    """The strategies of ``regime`` in the paper's order, restricted to ``values`` if given
+    (values not in the regime are ignored; none left is a UserError)."""
+    if regime not in REGIMES:
+        raise UserError(f"unknown regime '{regime}'; choose lr, batch or both")
+    chosen = [v for v in REGIMES[regime]
+              if values is None or any(np.isclose(v, float(w)) for w in values)]
+    if not chosen:
+        listed = ", ".join(f"{v:g}" for v in REGIMES[regime])
+        raise UserError(f"--strategies selects none of the {regime} regime's values "
+                        f"({listed}); give some of them, comma-separated")
+    return [Strategy(regime, v) for v in chosen]
+
+
+@dataclasses.dataclass(frozen=True)
+class Seeds:
+    """A variant's seeds: initial weights and mini-batch order."""
+
+    init: int
+    order: int
+
+
+def variant_seeds(k, vary="both"):
+    """The seeds of variants 0..k-1: variant i gets seed i for the seeds ``vary`` names
+    ('both', 'init' or 'order') and 0 for the other."""
+    if vary not in VARY:
+        raise UserError(f"unknown --vary '{vary}'; choose one of {', '.join(VARY)}")
+    return [Seeds(i if vary in ("both", "init") else 0, i if vary in ("both", "order") else 0)
+            for i in range(k)]
+
+
+def init_rng(seed, seeds):
+    """The Generator drawing a variant's initial weights (experiment ``seed``)."""
+    return rng_for(seed, ROLE_INIT, seeds.init)
+
+
+class BatchOrder:
+    """The mini-batches of one variant: the n training examples epoch after epoch, each
+    epoch in its own permutation keyed on (seed, order seed, epoch). Batches run across
+    epoch boundaries, so every batch is full and every example is seen once per n examples.
+    """
+
+    def __init__(self, n, batch, seed, order_seed):
+        self.n, self.batch, self.seed, self.order_seed = n, batch, seed, order_seed
+        self._perms = {}
+
+    def _perm(self, epoch):
+        if epoch not in self._perms:
+            self._perms = {epoch: rng_for(self.seed, ROLE_ORDER, self.order_seed, epoch)
+                           .permutation(self.n)}  # batches go forward: one epoch cached
+        return self._perms[epoch]
+
+    def batches(self, start, steps):
+        """Example indices of steps start .. start+steps-1: int64 [steps, batch]."""
+        positions = np.arange(start * self.batch, (start + steps) * self.batch)
+        epochs = positions // self.n
+        out = np.empty_like(positions)
+        for epoch in np.unique(epochs):
+            where = epochs == epoch
+            out[where] = self._perm(int(epoch))[positions[where] % self.n]
+        return out.reshape(steps, self.batch)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """A variant's weights at one evaluation: training step, test accuracy, weights."""
+
+    step: int
+    accuracy: float
+    weights: list
+
+
+class Tracker:
+    """Watches the test accuracy of K variants at every evaluation and keeps checkpoints.
+
+    ``target[k]``: variant k's first evaluation with accuracy >= ``target`` (None until
+    then; ``target=None`` keeps none). With ``keep_best``, the weights at each new best
+    accuracy of each variant are kept too, as candidates for the pseudo-maximum checkpoint,
+    minus those that can no longer be it (see :meth:`update`).
+    """
+
+    def __init__(self, k, target=None, keep_best=False, patience=None):
+        self.k, self.goal, self.keep_best, self.patience = k, target, keep_best, patience
+        self.target = [None] * k
+        self.best = np.full(k, -np.inf)
+        self.records = [[] for _ in range(k)]  # keep_best: Checkpoints at new bests
+        self.steps, self.history = [], []  # every evaluation: step, accuracies [K]
+        self._since_improved = 0
+
+    def update(self, step, accuracies, weights_of):
+        """Record one evaluation: ``accuracies`` float [K]; ``weights_of(k)`` copies variant
+        k's current weights (called only when they are kept)."""
+        self.steps.append(step)
+        self.history.append(np.asarray(accuracies, float))
+        improved = False
+        for k, acc in enumerate(accuracies):
+            reached = self.goal is not None and acc >= self.goal and self.target[k] is None
+            better = acc > self.best[k]
+            improved |= better
+            if not (reached or (better and self.keep_best)):
+                continue
+            checkpoint = Checkpoint(step, float(acc), weights_of(k))
+            if reached:
+                self.target[k] = checkpoint
+            if better and self.keep_best:
+                self.records[k].append(checkpoint)
+        self.best = np.maximum(self.best, accuracies)
+        self._since_improved = 0 if improved else self._since_improved + 1
+        if self.keep_best:
+            # The pseudo-maximum level can only rise above the current one, and a variant's
+            # checkpoint for it is its first record at or above it: lower records are dead.
+            floor = self.pseudo_max_level()
+            self.records = [[r for r in rec if r.accuracy >= floor] for rec in self.records]
+
+    def all_reached(self):
+        return all(c is not None for c in self.target)
+
+    def converged(self):
+        """No variant improved in the last ``patience`` evaluations."""
+        return self.patience is not None and self._since_improved >= self.patience
+
+    def done(self):
+        """Whether training can stop: every target checkpoint taken (when no pseudo-maximum
+        is wanted), or converged."""
+        if self.keep_best or self.goal is None:
+            return self.converged()
+        return self.all_reached()
+
+    def pseudo_max_level(self):
+        """The highest accuracy reached by at least half of the variants (ceil(K/2)), and by
+        at least two of them: multiplicity needs two (a single variant: its best)."""
+        reached_by = min(self.k, max(2, (self.k + 1) // 2))
+        return float(np.sort(self.best)[::-1][reached_by - 1])
+
+    def pseudo_max(self):
+        """(level, [Checkpoint or None] per variant): each variant's first evaluation at or
+        above the pseudo-maximum level."""
+        level = self.pseudo_max_level()
+        return level, [next((r for r in rec if r.accuracy >= level), None)
+                       for rec in self.records]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainOptions:
+    """How to train the variants of a strategy. ``target``: accuracy to checkpoint at (None:
+    just train, e.g. to find the reachable accuracy); ``epochs_max``: hard limit;
+    ``pseudo_max``: also find the pseudo-maximum checkpoint (trains until converged)."""
+
+    activation: str = "relu"
+    beta: float = 1.0
+    seed: int = 0
+    epochs_max: float = 10.0
+    evals_per_epoch: int = 4
+    target: float | None = None
+    pseudo_max: bool = False
+    patience: int = 8
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrainData:
+    """A training set x_train float32 [n, H, W, C] in [0, 1], y_train int [n], and the test
+    set (x_test, y_test) whose accuracy decides the checkpoints; ``classes`` outputs."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What training a strategy's variants gave. ``tracker`` holds the history and the
+    checkpoints; ``group`` the trained models (for evaluating checkpoints); ``seconds`` the
+    training time; ``steps_per_epoch`` to convert steps to epochs; ``device`` where it ran."""
+
+    tracker: Tracker
+    group: object
+    seconds: float
+    steps_per_epoch: float
+    device: str
+
+
+def eval_interval(n_train, batch, evals_per_epoch):
+    """Training steps between evaluations: 1/evals_per_epoch of an epoch, at least 1."""
+    return max(1, int(round(n_train / batch / evals_per_epoch)))
+
+
+def train_variants(data, strategy, seeds, options, progress=None):
+    """Train the variants ``seeds`` (list of :class:`Seeds`) of ``strategy`` on ``data``
+    (a :class:`TrainData`) together, on the GPU when there is one, evaluating test accuracy
+    every 1/evals_per_epoch epoch; returns a :class:`TrainResult`."""
+    from image_experiments.group import VariantGroup
+
+    device = setup_device()
+    group = VariantGroup.build(data.x_train.shape[1:], data.classes,
+                               [init_rng(options.seed, s) for s in seeds], strategy.lr,
+                               data.x_train, data.y_train, options.activation, options.beta)
+    n = len(data.x_train)
+    orders = [BatchOrder(n, strategy.batch, options.seed, s.order) for s in seeds]
+    interval = eval_interval(n, strategy.batch, options.evals_per_epoch)
+    max_steps = max(1, int(np.ceil(options.epochs_max * n / strategy.batch)))
+    tracker = Tracker(len(seeds), options.target, keep_best=options.pseudo_max,
+                      patience=options.patience)
+    started, step = time.perf_counter(), 0
+    with progress_bar(max_steps, "steps", progress, strategy.name) as bar:
+        while step < max_steps and not tracker.done():
+            steps = min(interval, max_steps - step)
+            group.train(np.stack([order.batches(step, steps) for order in orders], axis=1))
+            step += steps
+            tracker.update(step, group.accuracy(data.x_test, data.y_test), group.get_weights)
+            bar.update(steps)
+            latest = tracker.history[-1]
+            bar.set_postfix(accuracy=f"{latest.min():.3f}..{latest.max():.3f}")
+    return TrainResult(tracker, group, time.perf_counter() - started, n / strategy.batch,
+                       device)
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointOutputs:
+    """What the variants of one checkpoint kind predict. ``variants`` int [k]: the variants
+    that have a checkpoint (the others never reached its accuracy); ``steps`` int [k] and
+    ``accuracy`` float [k]: where each was taken and its test accuracy then; ``logp``:
+    {set name: float32 [k, N, C] log-probabilities}; ``acts``: {layer: float32 [k, n, p]}
+    on the RM inputs."""
+
+    variants: np.ndarray
+    steps: np.ndarray
+    accuracy: np.ndarray
+    logp: dict
+    acts: dict
+
+
+def evaluate_checkpoints(group, checkpoints, sets, rm_x):
+    """Load each variant's checkpoint (a list with one Checkpoint or None per variant) into
+    ``group`` and predict every set (objects with ``name`` and ``x``) and the RM inputs
+    rm_x [n, H, W, C]. Returns :class:`CheckpointOutputs`."""
+    from scipy.special import log_softmax
+
+    variants = np.array([k for k, c in enumerate(checkpoints) if c is not None], int)
+    for k in variants:
+        group.set_weights(k, checkpoints[k].weights)
+    logp = {s.name: log_softmax(group.logits(s.x), axis=-1)[variants] for s in sets}
+    acts = {layer: a[variants] for layer, a in group.activations(rm_x).items()}
+    return CheckpointOutputs(variants, np.array([checkpoints[k].step for k in variants], int),
+                             np.array([checkpoints[k].accuracy for k in variants]), logp, acts)
+
+
+def gpu_name():
+    """The name of the first GPU TensorFlow sees, or None."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return details.get("device_name", gpus[0].name)
+
+
+def setup_device():
+    """Prepare TensorFlow for training and name the device it will use: GPUs allocate
+    memory as needed (so that several workers can share one) and every op runs its
+    deterministic kernel, so that one seed gives one result."""
+    import os
+
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised by an earlier call: keeps its setting
+            pass
+    tf.config.experimental.enable_op_determinism()
+    name = gpu_name()
+    return f"GPU ({name})" if name else f"CPU ({os.cpu_count()} cores)"

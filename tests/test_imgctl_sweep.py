@@ -1,0 +1,98 @@
+"""imgctl sweep end to end: the digits smoke preset (no data file) writes the tidy CSVs, a
+re-run skips every finished unit, and bad input is one line and exit 2."""
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from image_experiments.cli import main
+from image_experiments.transforms import ROTATION_RANGES
+
+OOD = ["xflip", "jitter", "pixelate", *(f"rot{lo}-{hi}" for lo, hi in ROTATION_RANGES)]
+
+
+def imgctl(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("img") / "digits"
+    first = imgctl("sweep", "digits", "--smoke", "--out", str(out), "--no-progress")
+    return out, first
+
+
+def test_the_smoke_sweep_says_where_it_ran_and_wrote(smoke):
+    out, result = smoke
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("device: ")
+    assert "ran 4 of 4 units (0 already done)" in result.output  # 2 probes, 2 strategies
+    for name in ("variants", "strategies", "pairs"):
+        assert str(out / f"{name}.csv") in result.output
+    assert len(list((out / "probe").glob("*.json"))) == 2
+    assert len(list((out / "units").glob("*.npz"))) == 2
+
+
+def test_variants_csv_has_every_variants_accuracy_on_every_set(smoke):
+    frame = pd.read_csv(smoke[0] / "variants.csv", keep_default_na=False)
+    for column in ["dataset", "regime", "strategy", "lr", "batch", "checkpoint",
+                   "checkpoint_accuracy", "variant", "init_seed", "order_seed", "ood_set",
+                   "metric", "value", "irrepro_version", "config_hash", "seed", "device"]:
+        assert column in frame.columns
+    accuracy = frame[(frame.metric == "accuracy") & (frame.checkpoint == "target")]
+    assert set(accuracy.ood_set) == {"test", *OOD}
+    assert set(accuracy.variant) == {0, 1, 2} and set(frame.dataset) == {"digits"}
+    assert set(frame.regime) == {"lr", "batch"} and set(frame.checkpoint) == {"target",
+                                                                              "pseudo_max"}
+    # risk equivalence: at its target checkpoint each variant is at least as accurate
+    target = accuracy[accuracy.ood_set == "test"]
+    assert (target.value >= target.checkpoint_accuracy).all()
+
+
+def test_strategies_csv_has_pm_per_set_and_rm_with_its_warning(smoke):
+    frame = pd.read_csv(smoke[0] / "strategies.csv", keep_default_na=False)
+    pm = frame[frame.metric == "pm"]
+    assert set(pm.ood_set) == {"test", *OOD}
+    assert ((pm.value > 0) & (pm.value < 0.5)).all()
+    rm = frame[frame.metric.isin(["rm_cnn", "rm_fc1"])]
+    assert len(rm) == 2 * 2 * 2  # 2 layers x 2 strategies x 2 checkpoint kinds
+    assert ((rm.value >= -1) & (rm.value < 0)).all()
+    # 360 test digits for 384 'cnn' neurons: the ratio warning is in the table
+    assert rm.note.str.contains("ratio").all()
+    assert {"pm_true_class", "label_disagreement", "train_seconds"} <= set(frame.metric)
+
+
+def test_pairs_csv_has_every_pair_with_its_seed_kind(smoke):
+    frame = pd.read_csv(smoke[0] / "pairs.csv", keep_default_na=False)
+    churn = frame[(frame.metric == "churn") & (frame.ood_set == "test")
+                  & (frame.checkpoint == "target")]
+    for regime in ("lr", "batch"):
+        mine = churn[churn.regime == regime]
+        assert sorted(zip(mine.variant_a, mine.variant_b)) == [(0, 1), (0, 2), (1, 2)]
+    assert set(frame.pair_kind) == {"both"}
+    assert {"absolute_pd", "relative_pd", "churn", "svcca_cnn", "svcca_fc1"} == set(frame.metric)
+
+
+def test_a_rerun_skips_every_finished_unit(smoke):
+    out, _ = smoke
+    units = sorted((out / "units").glob("*.npz"))
+    stamps = [p.stat().st_mtime_ns for p in units]
+    before = (out / "strategies.csv").read_text()
+    again = imgctl("sweep", "digits", "--smoke", "--out", str(out), "--no-progress")
+    assert again.exit_code == 0, again.output
+    assert "ran 0 of 4 units (4 already done)" in again.output
+    assert [p.stat().st_mtime_ns for p in units] == stamps
+    assert (out / "strategies.csv").read_text() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nosuch"], "unknown sweep 'nosuch'"),
+    (["digits", "--strategies", "7"], "selects none of the lr regime's values"),
+    (["digits", "--strategies", "x"], "not a comma-separated list of numbers"),
+    (["digits", "--variants", "1"], "--variants"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    result = imgctl("sweep", *args, "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imgctl: error:") and message in lines[0]
+    assert not (tmp_path / "r").exists()
