@@ -12,6 +12,8 @@ Layout (K variants, E evaluations, k_c variants with a checkpoint of kind c):
   <c>.logp.<set>      float16 [k_c, N_set, C]: log class probabilities
   <c>.act.<layer>     float16 [k_c, n, p]: activations of 'cnn' and 'fc1' on rm_index
                       (float32 if some exceed float16's range)
+  <c>.weight.<i>      float32 [k_c, *shape]: the i-th weight array (Keras order) of each
+                      checkpointed model, for analyses that run the models (PGD attacks)
 
 Log-probabilities rather than probabilities go to float16: their relative precision (about
 1e-3 in p) holds for tiny probabilities too, where float16 probabilities would underflow.
@@ -41,6 +43,8 @@ def write_unit(path, meta, seeds, history_steps, history_accuracy, rm_index, lab
         arrays.update({f"{kind}.logp.{name}": lp.astype(np.float16)
                        for name, lp in out.logp.items()})
         arrays.update({f"{kind}.act.{layer}": _compact(a) for layer, a in out.acts.items()})
+        arrays.update({f"{kind}.weight.{i}": np.asarray(w, np.float32)
+                       for i, w in enumerate(out.weights)})
 
     def write(tmp):
         with open(tmp, "wb") as stream:
@@ -58,13 +62,19 @@ def _compact(activations):
 @dataclass(frozen=True)
 class StoredCheckpoints:
     """One checkpoint kind of a stored unit: variants int [k], steps, accuracy, and
-    ``probs(set)`` float32 [k, N, C], ``acts`` {layer: float32 [k, n, p]}."""
+    ``probs(set)`` float32 [k, N, C], ``acts`` {layer: float32 [k, n, p]}, ``weights`` a
+    list of float32 [k, *shape] (``variant_weights(i)`` gives the i-th model's list)."""
 
     variants: np.ndarray
     steps: np.ndarray
     accuracy: np.ndarray
     logp: dict
     acts: dict
+    weights: list
+
+    def variant_weights(self, i):
+        """The Keras weight list of the i-th checkpointed model (of ``variants[i]``)."""
+        return [w[i] for w in self.weights]
 
     def probs(self, name):
         return np.exp(self.logp[name].astype(np.float32))
@@ -102,6 +112,7 @@ def read_unit(path):
                               for key in arrays if key.startswith(f"{kind}.{infix}.")}
         checkpoints[kind] = StoredCheckpoints(
             arrays[f"{kind}.variant"], arrays[f"{kind}.step"], arrays[f"{kind}.accuracy"],
-            part("logp"), {k: v.astype(np.float32) for k, v in part("act").items()})
+            part("logp"), {k: v.astype(np.float32) for k, v in part("act").items()},
+            [w for _, w in sorted(part("weight").items(), key=lambda item: int(item[0]))])
     return StoredUnit(json.loads(str(arrays["meta"])), arrays["seeds"], labels, checkpoints,
                       arrays["history_step"], arrays["history_accuracy"])

@@ -276,13 +276,15 @@ class CheckpointOutputs:
     that have a checkpoint (the others never reached its accuracy); ``steps`` int [k] and
     ``accuracy`` float [k]: where each was taken and its test accuracy then; ``logp``:
     {set name: float32 [k, N, C] log-probabilities}; ``acts``: {layer: float32 [k, n, p]}
-    on the RM inputs."""
+    on the RM inputs; ``weights``: the checkpoints' weights, a list (Keras order) of float32
+    arrays [k, *shape], so that analyses that need the models (attacks) can rebuild them."""
 
     variants: np.ndarray
     steps: np.ndarray
     accuracy: np.ndarray
     logp: dict
     acts: dict
+    weights: list
 
 
 def evaluate_checkpoints(group, checkpoints, sets, rm_x):
@@ -296,8 +298,10 @@ def evaluate_checkpoints(group, checkpoints, sets, rm_x):
         group.set_weights(k, checkpoints[k].weights)
     logp = {s.name: log_softmax(group.logits(s.x), axis=-1)[variants] for s in sets}
     acts = {layer: a[variants] for layer, a in group.activations(rm_x).items()}
+    weights = [np.stack(ws) for ws in zip(*(checkpoints[k].weights for k in variants))]
     return CheckpointOutputs(variants, np.array([checkpoints[k].step for k in variants], int),
-                             np.array([checkpoints[k].accuracy for k in variants]), logp, acts)
+                             np.array([checkpoints[k].accuracy for k in variants]), logp, acts,
+                             weights)
 
 
 def gpu_name():

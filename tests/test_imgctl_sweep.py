@@ -96,3 +96,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("imgctl: error:") and message in lines[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_stored_weights_rebuild_models_that_predict_the_stored_probabilities(smoke):
+    import numpy as np
+    from scipy.special import log_softmax
+
+    from image_experiments.cnn import build_cnn
+    from image_experiments.storage import read_unit
+    from image_experiments.sweep import load_sweep, prepare
+
+    unit = read_unit(sorted((smoke[0] / "units").glob("*.npz"))[0])
+    stored = unit.checkpoints["target"]
+    sweep = load_sweep("digits", smoke=True)
+    test = prepare("digits", None, sweep.train_subset, sweep.test_subset, sweep.seed).sets[0]
+    for i in range(len(stored.variants)):
+        model = build_cnn(test.x.shape[1:], 10)
+        model.set_weights(stored.variant_weights(i))
+        logp = log_softmax(model.predict(test.x, verbose=0), axis=-1)
+        np.testing.assert_allclose(logp, stored.logp["test"][i], atol=2e-2)
