@@ -91,3 +91,33 @@ def test_workers_flag_starts_a_local_cluster(tmp_path):
                                        "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "ran 2 of 2 settings" in result.output
+
+
+def test_an_image_sweep_through_dask_equals_the_local_one(tmp_path, cluster):
+    import pandas as pd
+
+    from image_experiments.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep("digits", {"strategies": (3e-3,), "regime": "lr", "variants": 2},
+                       smoke=True)
+    with DaskExecutor(scheduler=cluster.scheduler_address) as executor:
+        dask = run_sweep(sweep, tmp_path / "dask", executor=executor, progress=False)
+    local = run_sweep(sweep, tmp_path / "local", progress=False)
+    assert dask.units_run == local.units_run == 1 and dask.probes_run == 1
+    for level in ("variants", "pairs"):
+        assert dask.written[level].read_bytes() == local.written[level].read_bytes()
+    timing = "metric != 'train_seconds'"  # the one measured, not computed, value
+    assert pd.read_csv(dask.written["strategies"]).query(timing).equals(
+        pd.read_csv(local.written["strategies"]).query(timing))
+
+
+def test_imgctl_with_an_unreachable_scheduler_is_a_quick_one_line_error(tmp_path):
+    from image_experiments.cli import main as imgctl
+
+    start = time.time()
+    result = CliRunner().invoke(imgctl, ["sweep", "digits", "--smoke", "--out",
+                                         str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"])
+    assert time.time() - start < 15
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith(
+        "imgctl: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
