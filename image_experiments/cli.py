@@ -232,7 +232,8 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
     config = load_sweep(name, flags, smoke=smoke)
     out = out or Path("results") / config.name
     click.echo(f"device: {setup_device()}")
-    with make_executor(scheduler, workers) or contextlib.nullcontext() as executor:
+    executor = make_executor(scheduler or config.scheduler, workers or config.workers)
+    with executor or contextlib.nullcontext() as executor:
         report = run_sweep(config, out, data_dir, executor, progress)
     for note in report.notes:
         click.echo(f"note: {note}")

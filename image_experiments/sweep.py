@@ -44,6 +44,7 @@ from simulator.results import check_writable, git_commit, write_atomic
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PRESETS = ("mnist", "fashion_mnist", "cifar9", "svhn", "digits")
 ROLE_TRAIN_SUBSET, ROLE_TEST_SUBSET, ROLE_RM = 103, 104, 105  # random stream roles
+RUN_ONLY = ("name", "scheduler", "workers")  # parameters that do not change a result
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +53,8 @@ class ImageSweep:
 
     ``strategies``: values kept from each regime (None: all seven); ``train_subset`` /
     ``test_subset``: random subsets of that many images (None: all); ``target_accuracy``: a
-    float, a mapping regime -> float, or None (found by the probe pass).
+    float, a mapping regime -> float, or None (found by the probe pass); ``scheduler`` /
+    ``workers``: where the units run (see simulator.executors), not part of the results.
     """
 
     name: str
@@ -73,6 +75,8 @@ class ImageSweep:
     beta: float = 1.0
     vary: str = "both"
     seed: int = 0
+    scheduler: str | None = None
+    workers: int | None = None
 
     def __post_init__(self):
         if self.dataset not in PRESETS:
@@ -124,8 +128,8 @@ class ImageSweep:
         return params
 
     def config_hash(self):
-        """A short stable hash of the parameters that change results (not the name)."""
-        params = {k: v for k, v in self.as_dict().items() if k != "name"}
+        """A short stable hash of the parameters that change results (not RUN_ONLY)."""
+        params = {k: v for k, v in self.as_dict().items() if k not in RUN_ONLY}
         return _hash(params)
 
 

@@ -111,12 +111,19 @@ def test_an_image_sweep_through_dask_equals_the_local_one(tmp_path, cluster):
         pd.read_csv(local.written["strategies"]).query(timing))
 
 
-def test_imgctl_with_an_unreachable_scheduler_is_a_quick_one_line_error(tmp_path):
+@pytest.mark.parametrize("where", ["flag", "config"])
+def test_imgctl_with_an_unreachable_scheduler_is_a_quick_one_line_error(tmp_path, where):
     from image_experiments.cli import main as imgctl
 
+    args = ["sweep", "digits", "--smoke", "--out", str(tmp_path / "o")]
+    if where == "flag":
+        args += ["--scheduler", "tcp://127.0.0.1:9"]
+    else:
+        config = tmp_path / "digits.yaml"
+        config.write_text("dataset: digits\nscheduler: tcp://127.0.0.1:9\n")
+        args[1] = str(config)
     start = time.time()
-    result = CliRunner().invoke(imgctl, ["sweep", "digits", "--smoke", "--out",
-                                         str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"])
+    result = CliRunner().invoke(imgctl, args)
     assert time.time() - start < 15
     assert result.exit_code == 2
     assert result.output.splitlines()[-1].startswith(
