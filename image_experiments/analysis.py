@@ -1,18 +1,22 @@
 """The tidy tables of an image sweep, computed from its stored units only.
 
-Three CSVs, one row per (dataset, regime, strategy, checkpoint, variant / pair / whole
+Four CSVs, one row per (dataset, regime, strategy, checkpoint, variant / pair / whole
 strategy, ood_set, metric), each row with its unit's provenance:
 
   variants.csv    per variant: accuracy on every set; checkpoint_step, checkpoint_epoch
   strategies.csv  per strategy: pm, pm_true_class, label_disagreement, accuracy_mean,
                   accuracy_std per set; rm_cnn, rm_fc1 (on the stored test inputs);
-                  variants_checkpointed, train_seconds
+                  variants_checkpointed
   pairs.csv       per pair of variants: absolute_pd, relative_pd, churn per set; svcca_cnn,
                   svcca_fc1; with the pair's kind (which seeds differ)
 
 ``ood_set`` is 'test' for the i.i.d. test set, the OOD set's name otherwise (xflip, jitter,
 pixelate, rot0-20 ... rot90-110, svhn, stl9), '' for metrics of no set. ``note`` carries
 cautions, e.g. SVCCA's warning for fewer than 5 data points per neuron.
+
+  timings.csv     per strategy: train_seconds. Kept apart because it is the one measured,
+                  not computed, value: the other three files are the same, bit for bit,
+                  whenever the seeds are.
 """
 from pathlib import Path
 
@@ -34,7 +38,8 @@ PROVENANCE_COLUMNS = ["target_accuracy", "variants", "vary", "seed", "activation
 LEVEL_COLUMNS = {"variants": ["variant", "init_seed", "order_seed"],
                  "strategies": [],
                  "pairs": ["variant_a", "variant_b", "pair_kind", "init_seed_a", "order_seed_a",
-                           "init_seed_b", "order_seed_b"]}
+                           "init_seed_b", "order_seed_b"],
+                 "timings": []}
 
 
 def unit_rows(path):
@@ -59,7 +64,7 @@ def _checkpoint_rows(unit, stored, meta):
     seeds = unit.seeds
     variants = [int(k) for k in stored.variants]
     probs = {name: stored.probs(name) for name in unit.labels}
-    out = {"variants": [], "strategies": [], "pairs": []}
+    out = {level: [] for level in LEVEL_COLUMNS}
 
     def row(ood_set, metric, value, note="", **ids):
         return {**ids, "ood_set": ood_set, "metric": metric, "value": float(value),
@@ -75,7 +80,7 @@ def _checkpoint_rows(unit, stored, meta):
                                    stored.steps[i] / meta["steps_per_epoch"], **ids))
 
     strategy = out["strategies"]
-    strategy.append(row("", "train_seconds", meta["train_seconds"]))
+    out["timings"].append(row("", "train_seconds", meta["train_seconds"]))
     if len(variants) < 2:
         strategy.append(row("", "variants_checkpointed", len(variants),
                             note=f"only {len(variants)} of {len(seeds)} variants reached the "
@@ -119,7 +124,8 @@ def _pair_ids(a, b, seeds):
 
 
 def tables(paths):
-    """({'variants': DataFrame, 'strategies': ..., 'pairs': ...}, notes) of the units at
+    """({'variants': DataFrame, 'strategies': ..., 'pairs': ..., 'timings': ...}, notes) of
+    the units at
     ``paths``; notes: the distinct notes the units recorded, in order."""
     rows, notes = {level: [] for level in LEVEL_COLUMNS}, []
     for path in paths:
@@ -134,7 +140,7 @@ def tables(paths):
 
 
 def write_tables(paths, out):
-    """Write OUT/variants.csv, OUT/strategies.csv and OUT/pairs.csv from the units at
+    """Write OUT/variants.csv, strategies.csv, pairs.csv and timings.csv from the units at
     ``paths`` (atomically); returns ({level: path}, notes)."""
     frames, notes = tables(paths)
     written = {}

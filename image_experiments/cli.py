@@ -211,7 +211,7 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
 
     One unit per (regime, strategy), its K variants trained together; finished units are
     skipped, so an interrupted sweep resumes. Writes OUT/variants.csv, OUT/strategies.csv
-    (PM, RM) and OUT/pairs.csv (prediction differences, churn, SVCCA).
+    (PM, RM), OUT/pairs.csv (prediction differences, churn, SVCCA) and OUT/timings.csv.
 
     \b
     Examples:
@@ -242,6 +242,149 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
     click.echo(f"ran {report.probes_run + report.units_run} of {report.probes + report.units} "
                f"units ({report.probes + report.units - report.probes_run - report.units_run} "
                f"already done); wrote {', '.join(map(str, report.written.values()))}")
+
+
+class CommaList(click.ParamType):
+    """A comma-separated list ('5,2' or 'accuracy,pgd') as a tuple of ``kind``."""
+
+    def __init__(self, kind, example):
+        self.kind, self.example = kind, example
+        self.name = "V1,V2,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            items = tuple(self.kind(part.strip()) for part in str(value).split(",")
+                          if part.strip())
+        except ValueError:
+            items = ()
+        if not items:
+            self.fail(f"'{value}' is not a comma-separated list; e.g. {self.example}", param,
+                      ctx)
+        return items
+
+
+def _report_defaults():
+    """ReportOptions' defaults, the single source of the report's option defaults."""
+    import dataclasses
+
+    from image_experiments.report import ReportOptions
+
+    return {f.name: f.default for f in dataclasses.fields(ReportOptions)}
+
+
+REPORT_DEFAULTS = _report_defaults()
+
+
+def _listed(name):
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in REPORT_DEFAULTS[name])
+
+
+@main.command()
+@click.argument("results_dir", metavar="RESULTS_DIR", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Report folder [default: RESULTS_DIR/report, or RESULTS_DIR/report-"
+                   "pseudo_max with --checkpoint pseudo_max].")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder searched first for the data files (images for the confabulation "
+                   "figure and the PGD attacks; without them both are skipped).")
+@click.option("--checkpoint", type=click.Choice(["target", "pseudo_max"]), default="target",
+              show_default=True, help="Which stored checkpoints to analyse.")
+@click.option("--metric", "metrics", type=CommaList(str, "accuracy,worst_class,pgd"),
+              default=_listed("metrics"), show_default=True,
+              help="Interventions to draw multiplicity sheets of: accuracy, worst_class, "
+                   "class_<c>, ood_<set>, noise[_<rate>], pgd[_<budget>] (noise and pgd "
+                   "alone: the first rate and budget).")
+@click.option("--select", type=CommaList(str, "worst_class,noise"),
+              default=_listed("select"), show_default=True,
+              help="Interventions models are selected on (top-k%); every other one is "
+                   "'unforeseen'.")
+@click.option("--noise-rate", "noise_rates", type=CommaList(float, "5,2"),
+              default=_listed("noise_rates"), show_default=True,
+              help="Rates lambda of the exponential noise added to the class probabilities "
+                   "(mean 1/lambda: a smaller rate is more noise).")
+@click.option("--pgd-budget", "pgd_budgets", type=CommaList(float, "0.01,0.03"),
+              default=_listed("pgd_budgets"), show_default=True,
+              help="L-infinity budgets of the PGD attacks (pixels in [0, 1]).")
+@click.option("--pgd-points", type=click.IntRange(min=1), default=REPORT_DEFAULTS["pgd_points"],
+              show_default=True, help="Test inputs attacked (a fixed random subset).")
+@click.option("--pgd-steps", type=click.IntRange(min=1), default=REPORT_DEFAULTS["pgd_steps"],
+              show_default=True, help="PGD steps; step size 2.5 budget / steps.")
+@click.option("--top-percent", "top_percents", type=CommaList(float, "75,50"),
+              default=_listed("top_percents"), show_default=True,
+              help="Model selection levels: keep the models in the top k% of every "
+                   "--select metric.")
+@click.option("--subset-size", type=click.IntRange(min=2),
+              default=REPORT_DEFAULTS["subset_size"], show_default=True,
+              help="Hypothesis 1: the lowest-PM test inputs per strategy (at most half the "
+                   "test set).")
+@click.option("--strategy", default=None, metavar="REGIME=VALUE",
+              help="Confabulation over this strategy only, e.g. lr=1e-3 or batch=64 "
+                   "[default: over all strategies].")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar [default: on when stderr is a terminal].")
+def report(results_dir, out, progress, **options):
+    """Analyse the stored units of the image sweep in RESULTS_DIR (nothing retrains) and
+    write figures (PNG and PDF), the CSV behind each, and report.md into OUT:
+
+    \b
+      fig2-<dataset>           SVCCA (= -RM) per layer and PM per set against the strategy
+      table1-<dataset>         Pearson r(SVCCA, PM) per regime and set, Delta SVCCA
+      hypothesis1-<dataset>    Hypothesis 1: PM(S), PM(s), RM(s) on the lowest-PM subset s;
+                               E_RM and E_PM in hypothesis1.csv
+      confabulation-<dataset>  the 16 test inputs labelled most differently (needs images)
+      sheet-<dataset>-<metric> multiplicity sheets (Ganesh): accuracy under intervention
+                               per strategy x seed, Delta_max per row/column, Delta_max^all
+      sheets-<dataset>         Delta_max^all of every intervention (sheets.csv)
+      selection-<dataset>      spread left on unforeseen metrics after top-k% selection
+      interventions.csv        every model's accuracy under every intervention
+
+    PGD accuracies are cached in OUT/pgd.csv: a re-run attacks only new models or
+    settings. `imgctl plot OUT` redraws the figures from the CSVs.
+
+    \b
+    Examples:
+      imgctl report results/img-digits
+      imgctl report results/img-mnist --data-dir /data/images
+      imgctl report results/img-mnist --checkpoint pseudo_max --pgd-budget 0.02,0.05
+      imgctl report results/img-cifar9 --metric accuracy,ood_stl9,pgd --select ood_stl9,pgd
+      imgctl report results/img-mnist --strategy lr=1e-3 --out /tmp/mnist-lr1e-3
+    """
+    from image_experiments.render import render
+    from image_experiments.report import ReportOptions, compute, default_out
+
+    settings = ReportOptions(**options)
+    out = out or default_out(results_dir, settings.checkpoint)
+    written = compute(results_dir, out, settings, progress)
+    written += render(out)
+    _print_report(out, written)
+
+
+@main.command()
+@click.argument("report_dir", metavar="REPORT_DIR", type=click.Path(path_type=Path))
+def plot(report_dir):
+    """Redraw the figures and report.md of an `imgctl report` folder from its CSVs alone
+    (no stored unit is read, nothing is computed again).
+
+    \b
+    Examples:
+      imgctl plot results/img-digits/report
+      imgctl plot /tmp/mnist-lr1e-3
+    """
+    from image_experiments.render import render
+
+    _print_report(report_dir, render(report_dir))
+
+
+def _print_report(out, written):
+    from image_experiments.render import read_manifest
+
+    for note in read_manifest(out)["notes"]:
+        click.echo(f"note: {note}")
+    click.echo(f"wrote {len(written)} files into {out}:")
+    for path in written:
+        click.echo(f"  {path}")
 
 
 if __name__ == "__main__":

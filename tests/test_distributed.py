@@ -94,8 +94,6 @@ def test_workers_flag_starts_a_local_cluster(tmp_path):
 
 
 def test_an_image_sweep_through_dask_equals_the_local_one(tmp_path, cluster):
-    import pandas as pd
-
     from image_experiments.sweep import load_sweep, run_sweep
 
     sweep = load_sweep("digits", {"strategies": (3e-3,), "regime": "lr", "variants": 2},
@@ -104,11 +102,8 @@ def test_an_image_sweep_through_dask_equals_the_local_one(tmp_path, cluster):
         dask = run_sweep(sweep, tmp_path / "dask", executor=executor, progress=False)
     local = run_sweep(sweep, tmp_path / "local", progress=False)
     assert dask.units_run == local.units_run == 1 and dask.probes_run == 1
-    for level in ("variants", "pairs"):
+    for level in ("variants", "strategies", "pairs"):
         assert dask.written[level].read_bytes() == local.written[level].read_bytes()
-    timing = "metric != 'train_seconds'"  # the one measured, not computed, value
-    assert pd.read_csv(dask.written["strategies"]).query(timing).equals(
-        pd.read_csv(local.written["strategies"]).query(timing))
 
 
 @pytest.mark.parametrize("where", ["flag", "config"])

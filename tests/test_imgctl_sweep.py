@@ -26,7 +26,7 @@ def test_the_smoke_sweep_says_where_it_ran_and_wrote(smoke):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("device: ")
     assert "ran 4 of 4 units (0 already done)" in result.output  # 2 probes, 2 strategies
-    for name in ("variants", "strategies", "pairs"):
+    for name in ("variants", "strategies", "pairs", "timings"):
         assert str(out / f"{name}.csv") in result.output
     assert len(list((out / "probe").glob("*.json"))) == 2
     assert len(list((out / "units").glob("*.npz"))) == 2
@@ -58,7 +58,9 @@ def test_strategies_csv_has_pm_per_set_and_rm_with_its_warning(smoke):
     assert ((rm.value >= -1) & (rm.value < 0)).all()
     # 360 test digits for 384 'cnn' neurons: the ratio warning is in the table
     assert rm.note.str.contains("ratio").all()
-    assert {"pm_true_class", "label_disagreement", "train_seconds"} <= set(frame.metric)
+    assert {"pm_true_class", "label_disagreement"} <= set(frame.metric)
+    timings = pd.read_csv(smoke[0] / "timings.csv")
+    assert set(timings.metric) == {"train_seconds"} and (timings.value > 0).all()
 
 
 def test_pairs_csv_has_every_pair_with_its_seed_kind(smoke):
