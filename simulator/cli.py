@@ -12,6 +12,7 @@ from simulator.config import INITS, OPTIMIZERS, Setting
 from simulator.data import DATA_MODELS
 
 DEFAULTS = Setting()
+PAPER_SCALE = {"examples": 2 ** 26, "pairs": 16, "eval_examples": 2 ** 16}  # Snapp & Shamir
 
 
 @click.group("simctl", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -164,12 +165,22 @@ def _parse_sets(values):
     return pairs
 
 
+def _counts(settings, key):
+    """The distinct values of ``key`` over ``settings``; powers of 2 above 1024 as 2^k."""
+    def show(n):
+        return f"2^{n.bit_length() - 1}" if n > 1024 and n & (n - 1) == 0 else str(n)
+    return ", ".join(show(n) for n in sorted({getattr(s, key) for s in settings}))
+
+
 @main.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder [default: results/<config name>].")
 @click.option("--dry-run", is_flag=True, help="List the settings and their estimated cost.")
 @click.option("--smoke", is_flag=True, help="Apply the config's tiny 'smoke' scale.")
+@click.option("--paper-scale", is_flag=True,
+              help="The paper's scale: 2^26 examples, 16 pairs, 2^16 evaluation examples "
+                   "(flags given beside it win).")
 @click.option("--examples", type=COUNT, help="Override: training examples per model.")
 @click.option("--pairs", type=COUNT, help="Override: number of pairs.")
 @click.option("--eval-examples", type=COUNT, help="Override: evaluation set size.")
@@ -184,8 +195,8 @@ def _parse_sets(values):
               help="Start a local Dask cluster of N worker processes for the sweep.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar [default: on when stderr is a terminal].")
-def sweep(config, out, dry_run, smoke, sets, save_weights, scheduler, workers, progress,
-          **flags):
+def sweep(config, out, dry_run, smoke, paper_scale, sets, save_weights, scheduler, workers,
+          progress, **flags):
     """Run every setting of a sweep CONFIG (YAML), one CSV shard per setting.
 
     Finished settings are skipped, so an interrupted sweep resumes where it stopped.
@@ -195,6 +206,7 @@ def sweep(config, out, dry_run, smoke, sets, save_weights, scheduler, workers, p
     Examples:
       simctl sweep configs/fig2.yaml --dry-run
       simctl sweep configs/fig2.yaml
+      simctl sweep configs/fig2.yaml --paper-scale --workers 4
       simctl sweep configs/fig10.yaml --examples 2^18 --pairs 4
       simctl sweep configs/fig6.yaml --smoke --out /tmp/fig6
       simctl sweep configs/fig8.yaml --workers 2
@@ -205,7 +217,8 @@ def sweep(config, out, dry_run, smoke, sets, save_weights, scheduler, workers, p
     from simulator.results import check_writable
 
     spec = sweeps.read_config(config)
-    overrides = {**{k: v for k, v in flags.items() if v is not None}, **_parse_sets(sets)}
+    overrides = {**(PAPER_SCALE if paper_scale else {}),
+                 **{k: v for k, v in flags.items() if v is not None}, **_parse_sets(sets)}
     settings = sweeps.expand(spec, overrides, smoke=smoke)
     out = out or Path("results") / spec["name"]
     units = sweeps.units_for(settings, out, weights=save_weights)
@@ -215,6 +228,8 @@ def sweep(config, out, dry_run, smoke, sets, save_weights, scheduler, workers, p
         todo = table[table["status"] == "todo"]
         click.echo(f"{len(table)} settings, {len(todo)} to run, estimated "
                    f"{todo['est_s'].sum() / 60:.1f} min on 2 CPU cores")
+        click.echo("scale: " + "; ".join(f"{key.replace('_', ' ')} {_counts(settings, key)}"
+                                         for key in ("examples", "pairs", "eval_examples")))
         return
     check_writable(out / "shards" / "probe.csv")
     executor = make_executor(scheduler or spec.get("scheduler"), workers or spec.get("workers"))

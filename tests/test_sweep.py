@@ -91,6 +91,17 @@ def test_dry_run_lists_settings_with_estimates_and_runs_nothing(tmp_path, config
     assert not out.exists()
 
 
+def test_paper_scale_is_one_flag_and_flags_beside_it_win(tmp_path, config_file):
+    def scale(*flags):
+        result = CliRunner().invoke(main, ["sweep", str(config_file), "--dry-run", *flags])
+        assert result.exit_code == 0, result.output
+        return result.output.strip().splitlines()[-1]
+
+    assert scale("--paper-scale") == "scale: examples 2^26; pairs 16; eval examples 2^16"
+    assert scale("--paper-scale", "--pairs", "4") == ("scale: examples 2^26; pairs 4; "
+                                                      "eval examples 2^16")
+
+
 def test_warm_start_pairs_start_from_one_trained_model(tiny):
     from simulator.engine import run_setting
 
