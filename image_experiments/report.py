@@ -33,7 +33,7 @@ from image_experiments import relations, sheets
 from image_experiments.attacks import PGD, attack_subset
 from image_experiments.cnn import RM_LAYERS, build_cnn
 from image_experiments.confabulation import most_confabulated
-from image_experiments.figures import strategy_order
+from image_experiments.figures import regimes_in, strategy_order
 from image_experiments.storage import read_unit
 from simulator.errors import UserError
 from simulator.progress import progress_bar
@@ -41,7 +41,6 @@ from simulator.results import check_writable, write_atomic, write_csv
 
 KEY_COLUMNS = ["dataset", "regime", "strategy", "lr", "batch", "checkpoint", "unit_hash"]
 MODEL_COLUMNS = [*KEY_COLUMNS, "variant", "init_seed", "order_seed", "intervention", "value"]
-PGD_KEY = ["unit_hash", "checkpoint", "variant", "budget", "steps", "points"]
 CONFABULATORS = 16
 METRIC_PATTERN = re.compile(r"^(accuracy|worst_class|class_\d+|ood_.+|noise(_[0-9.e+-]+)?"
                             r"|pgd(_[0-9.e+-]+)?)$")
@@ -234,7 +233,8 @@ class Images:
 
 
 class Attacks:
-    """PGD accuracies of stored models, cached in OUT/pgd.csv (rows keyed by PGD_KEY)."""
+    """PGD accuracies of stored models, cached in OUT/pgd.csv: one row per (unit_hash,
+    checkpoint, variant, budget, steps, points)."""
 
     def __init__(self, path, budgets, steps, points):
         self.path, self.budgets, self.steps, self.points = Path(path), budgets, steps, points
@@ -400,10 +400,11 @@ def write_tables(out, options, fig2, hypothesis, models, pooled, notes):
     summaries, selections = [], {}
     for dataset, frame in models.groupby("dataset"):
         for name, rows in frame.groupby("intervention", sort=False):
-            wide = sheets.sheet(rows, {regime: strategy_order(regime, part["strategy"])
-                                       for regime, part in rows.groupby("regime")})
+            wide = sheets.sheet(rows, {regime: strategy_order(
+                regime, rows.loc[rows["regime"] == regime, "strategy"])
+                for regime in regimes_in(rows)})
             if name in (options.resolve(m) for m in options.metrics):
-                write(wide, f"sheet-{dataset}-{name}.csv")
+                write(wide.round(9), f"sheet-{dataset}-{name}.csv")
             summaries.append(sheets.sheet_summary(wide).assign(dataset=dataset,
                                                                intervention=name))
         selections[dataset] = selection_frame(frame, [options.resolve(m)
@@ -427,19 +428,22 @@ def hypothesis_summary(frame):
     """hypothesis1.csv: per (dataset, regime, layer) E_RM, E_PM, whether E_RM < E_PM, the
     Pearson r of RM(s) and of PM(s) with PM(S), and the subset sizes."""
     rows = []
-    for (dataset, regime), group in frame.groupby(["dataset", "regime"], sort=False):
-        for layer in RM_LAYERS:
-            rm = group[f"rm_subset_{layer}"]
-            e_rm, e_pm = relations.estimation_errors(rm, group["pm_subset"], group["pm_full"])
-            rows.append({"dataset": dataset, "regime": regime, "layer": layer,
-                         "strategies": len(group), "e_rm": e_rm, "e_pm": e_pm,
-                         "holds": bool(e_rm < e_pm) if np.isfinite(e_rm + e_pm) else None,
-                         "r_rm_subset_pm_full": relations.pearson(rm, group["pm_full"]),
-                         "r_pm_subset_pm_full": relations.pearson(group["pm_subset"],
-                                                                  group["pm_full"]),
-                         "subset": int(group["subset"].min()),
-                         "intersection_min": int(group["intersection"].min()),
-                         "intersection_max": int(group["intersection"].max())})
+    for dataset, part in frame.groupby("dataset"):
+        for regime in regimes_in(part):
+            group = part[part["regime"] == regime]
+            for layer in RM_LAYERS:
+                rm = group[f"rm_subset_{layer}"]
+                e_rm, e_pm = relations.estimation_errors(rm, group["pm_subset"],
+                                                         group["pm_full"])
+                rows.append({"dataset": dataset, "regime": regime, "layer": layer,
+                             "strategies": len(group), "e_rm": e_rm, "e_pm": e_pm,
+                             "holds": bool(e_rm < e_pm) if np.isfinite(e_rm + e_pm) else None,
+                             "r_rm_subset_pm_full": relations.pearson(rm, group["pm_full"]),
+                             "r_pm_subset_pm_full": relations.pearson(group["pm_subset"],
+                                                                      group["pm_full"]),
+                             "subset": int(group["subset"].min()),
+                             "intersection_min": int(group["intersection"].min()),
+                             "intersection_max": int(group["intersection"].max())})
     return pd.DataFrame(rows)
 
 
@@ -468,7 +472,8 @@ def selection_frame(models, selected, percents, notes):
     """selection-<dataset>.csv of one data set's interventions.csv rows (see
     ``sheets.selection``), per regime; None (with a note) without a selection metric."""
     frames = []
-    for regime, rows in models.groupby("regime", sort=False):
+    for regime in regimes_in(models):
+        rows = models[models["regime"] == regime]
         values = rows.pivot_table(index=["strategy", "variant"], columns="intervention",
                                   values="value", aggfunc="first")
         values = values[[c for c in dict.fromkeys(rows["intervention"]) if c in values]]
