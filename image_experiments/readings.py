@@ -56,6 +56,15 @@ def multiplicity_reading(frame):
     return lines
 
 
+def caution(frame):
+    """At most one line quoting the first of the cautions in ``frame``'s 'note' column
+    (e.g. SVCCA's warning of too few data points per neuron) and how many rows carry one."""
+    notes = [note for note in frame.get("note", []) if isinstance(note, str) and note]
+    if not notes:
+        return []
+    return [f"Caution ({len(notes)} of {len(frame)} rows): {notes[0]}"]
+
+
 def table1_reading(frame):
     """Table 1: per regime, on how many sets r(SVCCA fc1, PM) is negative, and its
     median."""

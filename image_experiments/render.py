@@ -56,7 +56,8 @@ def render(out):
             lines += section("Fig. 2: SVCCA (= -RM) and PM against the strategy",
                              draw(figures.multiplicity_figure(
                                  fig2, f"{dataset}: RM and PM, {checkpoint} checkpoint"),
-                                  f"fig2-{dataset}"), readings.multiplicity_reading(fig2))
+                                  f"fig2-{dataset}"),
+                             readings.multiplicity_reading(fig2) + readings.caution(fig2))
         mine = None if table1 is None else table1[table1["dataset"] == dataset]
         if mine is not None and not mine.empty:
             wide = relations.table1_wide(mine)
@@ -109,7 +110,8 @@ def hypothesis_section(out, dataset, summary, draw):
     mine = summary[summary["dataset"] == dataset]
     return section("Hypothesis 1 (Fig. 3): RM on a low-PM subset predicts the full-set PM",
                    draw(figures.hypothesis_figure(frame, f"{dataset}: min-max scaled"),
-                        f"hypothesis1-{dataset}"), readings.hypothesis_reading(mine))
+                        f"hypothesis1-{dataset}"),
+                   readings.hypothesis_reading(mine) + readings.caution(frame))
 
 
 def confabulation_section(out, dataset, draw):

@@ -235,6 +235,11 @@ def test_readings_state_computed_values():
     lines = readings.multiplicity_reading(fig2_frame())
     assert lines[0].startswith("lr: PM on test goes from 0.05 at lr=0.003 to 0.03 at "
                                "lr=0.0001; SVCCA (fc1) from 0.8 to 0.9")
+    noted = fig2_frame().assign(note="")
+    assert readings.caution(noted) == []
+    noted.loc[3, "note"] = "fc1 of variant 0: 9 data points for 20 live neurons"
+    assert readings.caution(noted) == [f"Caution (1 of {len(noted)} rows): fc1 of variant 0: "
+                                       "9 data points for 20 live neurons"]
     wide = sheets.sheet(sheet_values(), {"lr": [1e-3, 1e-4], "batch": [64]})
     assert readings.sheet_reading(wide, "accuracy")[0].startswith(
         "accuracy: Δmax^all = 35 pp; largest across seeds 35 pp (batch 64)")
