@@ -14,11 +14,26 @@ indices, int32 [steps, K, batch]. No XLA: on XLA:CPU the convolutions ran about 
 than TensorFlow's own kernels (measured, 2 cores), and with deterministic ops (which
 ``training.setup_device`` asks for) XLA has no MaxPool gradient at all.
 """
+import logging
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from image_experiments.cnn import RM_LAYERS, activation_model, build_cnn
+
+
+class _GroupTracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning about this module's
+    functions: every group owns new variables, so it must trace its own functions once, and
+    a sweep of many groups looks to TensorFlow like a function retraced in a loop."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("retracing" in message and "VariantGroup" in message)
+
+
+tf.get_logger().addFilter(_GroupTracing())
 
 ADAM = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-8)  # the paper's Adam (appendix B)
 EVAL_CHUNK = 1000  # inputs per compiled evaluation call

@@ -165,3 +165,20 @@ def test_checkpoints_reproduce_the_accuracy_measured_when_they_were_taken(traine
     np.testing.assert_allclose(np.exp(outputs.logp["test"]).sum(axis=-1), 1, rtol=1e-5)
     assert outputs.acts["cnn"].shape == (len(outputs.variants), 50, 384)
     assert outputs.acts["fc1"].shape == (len(outputs.variants), 50, 512)
+
+
+def test_retracing_warnings_about_variant_groups_are_dropped_and_others_kept():
+    import logging
+
+    import tensorflow as tf
+
+    import image_experiments.group  # noqa: F401  (installs the filter)
+
+    def record(message):
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
+
+    about_groups = ("5 out of the last 13 calls to <bound method VariantGroup._probe of <x>> "
+                    "triggered tf.function retracing.")
+    assert not tf.get_logger().filter(record(about_groups))
+    assert tf.get_logger().filter(record("5 out of the last 13 calls to <function f> "
+                                         "triggered tf.function retracing."))
