@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from image_experiments.training import CheckpointOutputs
 from simulator.errors import UserError
 from simulator.results import write_atomic
 
@@ -60,30 +61,9 @@ def _compact(activations):
 
 
 @dataclass(frozen=True)
-class StoredCheckpoints:
-    """One checkpoint kind of a stored unit: variants int [k], steps, accuracy, and
-    ``probs(set)`` float32 [k, N, C], ``acts`` {layer: float32 [k, n, p]}, ``weights`` a
-    list of float32 [k, *shape] (``variant_weights(i)`` gives the i-th model's list)."""
-
-    variants: np.ndarray
-    steps: np.ndarray
-    accuracy: np.ndarray
-    logp: dict
-    acts: dict
-    weights: list
-
-    def variant_weights(self, i):
-        """The Keras weight list of the i-th checkpointed model (of ``variants[i]``)."""
-        return [w[i] for w in self.weights]
-
-    def probs(self, name):
-        return np.exp(self.logp[name].astype(np.float32))
-
-
-@dataclass(frozen=True)
 class StoredUnit:
     """A unit read back: ``meta`` dict, ``seeds`` int [K, 2], ``labels`` {set: int [N]}
-    (in evaluation order, 'test' first), ``checkpoints`` {kind: StoredCheckpoints},
+    (in evaluation order, 'test' first), ``checkpoints`` {kind: training.CheckpointOutputs},
     ``history_step`` [E], ``history_accuracy`` [E, K]."""
 
     meta: dict
@@ -110,7 +90,7 @@ def read_unit(path):
     for kind in kinds:
         part = lambda infix: {key[len(f"{kind}.{infix}."):]: arrays[key]  # noqa: E731
                               for key in arrays if key.startswith(f"{kind}.{infix}.")}
-        checkpoints[kind] = StoredCheckpoints(
+        checkpoints[kind] = CheckpointOutputs(
             arrays[f"{kind}.variant"], arrays[f"{kind}.step"], arrays[f"{kind}.accuracy"],
             part("logp"), {k: v.astype(np.float32) for k, v in part("act").items()},
             [w for _, w in sorted(part("weight").items(), key=lambda item: int(item[0]))])

@@ -38,8 +38,8 @@ from simulator import __version__
 from simulator.activations import ACTIVATIONS
 from simulator.data import rng_for
 from simulator.errors import UserError
-from simulator.progress import progress_bar
 from simulator.results import check_writable, git_commit, write_atomic
+from simulator.sweep import run_units
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PRESETS = ("mnist", "fashion_mnist", "cifar9", "svhn", "digits")
@@ -342,28 +342,6 @@ def train_units(sweep, out, targets, data_dir=None):
             for regime in sweep.regimes() for s in strategies(regime, sweep.strategies)]
 
 
-def run_unit(unit):
-    """Run ``unit`` unless its file exists (idempotent); returns its path. Module-level, so
-    that Dask can send it to a worker."""
-    if not unit.done():
-        unit.run(progress=False)
-    return unit.path
-
-
-def run_units(units, executor=None, progress=None):
-    """Run the units not yet done, here in order (with progress bars) or through
-    ``executor`` (simulator.executors.DaskExecutor); returns the number run."""
-    todo = [u for u in units if not u.done()]
-    if executor is not None:
-        executor.map(run_unit, todo, progress=progress)
-        return len(todo)
-    with progress_bar(len(todo), "units", enabled=progress, desc="strategies") as bar:
-        for unit in todo:
-            unit.run(progress=progress)
-            bar.update(1)
-    return len(todo)
-
-
 @dataclasses.dataclass(frozen=True)
 class SweepReport:
     """What :func:`run_sweep` did: units run and already done (probe and training), the
@@ -386,9 +364,9 @@ def run_sweep(sweep, out, data_dir=None, executor=None, progress=None):
     out = Path(out)
     check_writable(out / "units" / "probe.npz")
     probes = probe_units(sweep, out, data_dir)
-    probes_run = run_units(probes, executor, progress)
+    probes_run = run_units(probes, executor, progress, noun="units", desc="probes")
     targets = targets_from(sweep, probes)
     units = train_units(sweep, out, targets, data_dir)
-    units_run = run_units(units, executor, progress)
+    units_run = run_units(units, executor, progress, noun="units", desc="strategies")
     written, notes = write_tables([u.path for u in units], out)
     return SweepReport(probes_run, len(probes), units_run, len(units), targets, written, notes)

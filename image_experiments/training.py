@@ -286,6 +286,14 @@ class CheckpointOutputs:
     acts: dict
     weights: list
 
+    def variant_weights(self, i):
+        """The Keras weight list of the i-th checkpointed model (of ``variants[i]``)."""
+        return [w[i] for w in self.weights]
+
+    def probs(self, name):
+        """Class probabilities of every checkpointed model on set ``name``: float32 [k, N, C]."""
+        return np.exp(self.logp[name].astype(np.float32))
+
 
 def evaluate_checkpoints(group, checkpoints, sets, rm_x):
     """Load each variant's checkpoint (a list with one Checkpoint or None per variant) into

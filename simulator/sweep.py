@@ -35,13 +35,18 @@ class Unit:
     def done(self):
         return self.path.exists()
 
+    def run(self, progress=None):
+        from simulator.runner import run_one
+
+        run_one(self.setting, self.path, progress=progress, weights=self.weights, quiet=True)
+
 
 def run_unit(unit):
-    """Run ``unit`` unless its shard exists; returns the shard's path. Idempotent."""
-    from simulator.runner import run_one
-
+    """Run ``unit`` (any object with ``done()``, ``run(progress)`` and ``path``: a
+    :class:`Unit`, or one of the image sweep's units) unless it is done; returns its path.
+    Idempotent, and module-level so that Dask can send it to a worker."""
     if not unit.done():
-        run_one(unit.setting, unit.path, progress=False, weights=unit.weights, quiet=True)
+        unit.run(progress=False)
     return unit.path
 
 
@@ -104,13 +109,19 @@ def merge_shards(out_dir, name):
     return path
 
 
-def run_units(units, executor=None, progress=None):
-    """Run the units not yet done, here in order or through ``executor`` (an object with
-    ``map(fn, items, progress)``, see ``simulator.executors``); returns the number run."""
+def run_units(units, executor=None, progress=None, noun="settings", desc="sweep"):
+    """Run the units not yet done, here in order (one progress bar counting ``noun``, and
+    each unit's own) or through ``executor`` (an object with ``map(fn, items, progress)``,
+    see ``simulator.executors``); returns the number run."""
     todo = [u for u in units if not u.done()]
     if executor is not None:
         executor.map(run_unit, todo, progress=progress)
         return len(todo)
+    with progress_bar(len(todo), noun, enabled=progress, desc=desc) as bar:
+        for unit in todo:
+            unit.run(progress=progress)
+            bar.update(1)
+    return len(todo)
     with progress_bar(len(todo), "settings", enabled=progress, desc="sweep") as bar:
         for unit in todo:
             run_unit(unit)
