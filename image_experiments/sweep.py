@@ -15,9 +15,11 @@ their predictions and activations at the risk-equivalent checkpoints. Layout und
 
 Units are idempotent: a unit whose file exists is skipped, so an interrupted sweep resumes
 where it stopped. The hash in a unit's name covers every parameter that changes its result,
-so changing one trains new units instead of mixing results. Without a given target, a
-regime's target is the lowest best accuracy over its strategies' probes minus
-``target_margin``, rounded down to 0.001: an accuracy every strategy reaches comfortably.
+so changing one trains new units instead of mixing results; the regimes and strategies chosen
+are not among them, so a sweep extended by a regime or strategies trains only the new units.
+Without a given target, a regime's target is the lowest best accuracy over its strategies'
+probes minus ``target_margin``, rounded down to 0.001: an accuracy every strategy reaches
+comfortably (adding a strategy that reaches less lowers it, and so retrains the regime).
 """
 import dataclasses
 import functools
@@ -45,6 +47,10 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PRESETS = ("mnist", "fashion_mnist", "cifar9", "svhn", "digits")
 ROLE_TRAIN_SUBSET, ROLE_TEST_SUBSET, ROLE_RM = 103, 104, 105  # random stream roles
 RUN_ONLY = ("name", "scheduler", "workers")  # parameters that do not change a result
+# Parameters that choose which units run, or decide a regime's target, which a unit's hash
+# holds itself: leaving them out of the unit hash lets a sweep grow (another regime, more
+# strategies) without retraining the units it already has.
+SELECTION = ("regime", "strategies", "target_accuracy", "target_margin")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,8 +135,13 @@ class ImageSweep:
 
     def config_hash(self):
         """A short stable hash of the parameters that change results (not RUN_ONLY)."""
-        params = {k: v for k, v in self.as_dict().items() if k not in RUN_ONLY}
-        return _hash(params)
+        return _hash({k: v for k, v in self.as_dict().items() if k not in RUN_ONLY})
+
+    def training_hash(self):
+        """A short stable hash of the parameters that decide how a strategy's variants
+        train and are measured (not RUN_ONLY, not SELECTION)."""
+        return _hash({k: v for k, v in self.as_dict().items()
+                      if k not in RUN_ONLY + SELECTION})
 
 
 def _hash(params):
@@ -301,9 +312,9 @@ def unit_meta(unit, device, seconds, steps_per_epoch):
 
 
 def unit_hash(sweep, strategy, kind, target=None):
-    """A short hash of everything that decides a unit's result: the sweep's parameters,
-    the strategy, the unit kind ('probe' or 'train') and the target."""
-    return _hash({"config": sweep.config_hash(), "regime": strategy.regime,
+    """A short hash of everything that decides a unit's result: the sweep's training
+    parameters, the strategy, the unit kind ('probe' or 'train') and the target."""
+    return _hash({"training": sweep.training_hash(), "regime": strategy.regime,
                   "strategy": strategy.value, "kind": kind, "target": target})
 
 

@@ -86,6 +86,18 @@ def test_a_rerun_skips_every_finished_unit(smoke):
     assert (out / "strategies.csv").read_text() == before
 
 
+def test_a_sweep_extended_by_a_regime_trains_only_the_new_units(tmp_path):
+    out = tmp_path / "grown"
+    lr_only = imgctl("sweep", "digits", "--smoke", "--regime", "lr", "--out", str(out),
+                     "--no-progress")
+    assert "ran 2 of 2 units (0 already done)" in lr_only.output, lr_only.output
+    lr_unit = next((out / "units").glob("lr-*.npz"))
+    stamp = lr_unit.stat().st_mtime_ns
+    both = imgctl("sweep", "digits", "--smoke", "--out", str(out), "--no-progress")
+    assert "ran 2 of 4 units (2 already done)" in both.output, both.output
+    assert lr_unit.stat().st_mtime_ns == stamp
+
+
 @pytest.mark.parametrize("args, message", [
     (["nosuch"], "unknown sweep 'nosuch'"),
     (["digits", "--strategies", "7"], "selects none of the lr regime's values"),
