@@ -1,10 +1,13 @@
 """The CNN of Heljakka et al. (2023, appendix B), built as a Keras model with named layers.
 
     conv(48,3)-A-MaxPool2-conv(96,3)-A-MaxPool2-conv(80,3)-A-conv(96,3)-A
-    -Flatten ('cnn') -FC(512)-A ('fc1') -FC(classes) ('logits')
+    -Flatten ('cnn') -FC(512) ('fc1') -FC(classes) ('logits')
 
 A is the activation (ReLU in the paper; SmeLU or Swish from ``simulator.activations``). The
-model outputs logits; class probabilities are their softmax.
+two fully connected layers have no activation between them: appendix B writes
+"ReLU - FC(96, 512) - FC(512, 10)" and DESIGN.md fixes the same, so 'fc1' is an affine map
+of 'cnn' (512 neurons of rank at most 96 for MNIST, 384 for CIFAR). The model outputs
+logits; class probabilities are their softmax.
 
 Padding is 'valid' as in the paper wherever the stack fits: inputs of at least 26x26 pixels
 (MNIST-like 28x28 gives a 1x1x96 'cnn' layer = 96 neurons, CIFAR-like 32x32 a 2x2x96 one =
@@ -40,7 +43,7 @@ def build_cnn(input_shape, classes, activation="relu", beta=1.0, rng=None):
     """The appendix-B CNN for images ``input_shape`` = (H, W, C) and ``classes`` outputs.
 
     Input float32 [batch, H, W, C]; output logits float32 [batch, classes]. Layers named
-    'cnn' (flattened last conv map) and 'fc1' (512 units after the activation) feed RM.
+    'cnn' (flattened last conv map) and 'fc1' (the 512-unit affine layer) feed RM.
     ``rng`` (a numpy Generator) draws the initial weights; None keeps Keras's own draw.
     """
     act = get_activation(activation, beta)
@@ -52,7 +55,7 @@ def build_cnn(input_shape, classes, activation="relu", beta=1.0, rng=None):
         if i < 2:
             x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
     x = layers.Flatten(name="cnn")(x)
-    x = layers.Dense(FC_UNITS, activation=act, name="fc1")(x)
+    x = layers.Dense(FC_UNITS, name="fc1")(x)
     logits = layers.Dense(classes, name="logits")(x)
     model = keras.Model(inputs, logits, name="cnn_" + activation)
     if rng is not None:

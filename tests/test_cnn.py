@@ -38,11 +38,13 @@ def test_inputs_too_small_for_valid_padding_use_same_padding():
 
 
 @pytest.mark.parametrize("name, kind", [("smelu", SmeLU), ("swish", Swish)])
-def test_the_activation_is_used_by_every_hidden_layer(name, kind):
+def test_the_activation_follows_every_convolution_and_no_dense_layer(name, kind):
     model = build_cnn((8, 8, 1), 10, activation=name, beta=0.5)
-    hidden = [model.get_layer(n) for n in ("conv1", "conv2", "conv3", "conv4", "fc1")]
+    hidden = [model.get_layer(n) for n in ("conv1", "conv2", "conv3", "conv4")]
     assert all(isinstance(layer.activation, kind) and layer.activation.beta == 0.5
                for layer in hidden)
+    # appendix B: "ReLU - FC(96, 512) - FC(512, 10)", no activation after either FC layer
+    assert model.get_layer("fc1").activation.__name__ == "linear"
     assert model.get_layer("logits").activation.__name__ == "linear"
 
 
@@ -76,8 +78,8 @@ def test_the_activation_model_outputs_cnn_and_fc1_of_the_same_weights():
     cnn, fc1 = (np.asarray(a) for a in activation_model(model)(x))
     assert cnn.shape == (5, 384) and fc1.shape == (5, 512)
     dense = model.get_layer("fc1")
-    np.testing.assert_allclose(fc1, np.maximum(cnn @ np.asarray(dense.kernel)
-                                               + np.asarray(dense.bias), 0), atol=1e-5)
+    np.testing.assert_allclose(fc1, cnn @ np.asarray(dense.kernel) + np.asarray(dense.bias),
+                               atol=1e-5)
     logits = model.get_layer("logits")
     np.testing.assert_allclose(np.asarray(model(x)), fc1 @ np.asarray(logits.kernel)
                                + np.asarray(logits.bias), atol=1e-5)
