@@ -21,6 +21,7 @@ Units come from RESULTS_DIR/units; when they stem from more than one sweep confi
 those named in RESULTS_DIR/strategies.csv (the last sweep's tables) are used.
 """
 import dataclasses
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -234,18 +235,21 @@ class Images:
 
 class Attacks:
     """PGD accuracies of stored models, cached in OUT/pgd.csv: one row per (unit_hash,
-    checkpoint, variant, budget, steps, points)."""
+    checkpoint, variant, weights, budget, steps, points). ``weights`` fingerprints the model's
+    weights, so a unit retrained under the same hash (other code, same parameters) is
+    attacked again rather than given its predecessor's accuracy."""
 
     def __init__(self, path, budgets, steps, points):
         self.path, self.budgets, self.steps, self.points = Path(path), budgets, steps, points
-        self.rows = (pd.read_csv(self.path).to_dict("records") if self.path.exists() else [])
+        rows = pd.read_csv(self.path).to_dict("records") if self.path.exists() else []
+        self.rows = [row for row in rows if isinstance(row.get("weights"), str)]
         self.known = {self._key(row): row["accuracy"] for row in self.rows}
         self.attackers = {}
         self.computed = 0
 
     def _key(self, row):
         return (str(row["unit_hash"]), str(row["checkpoint"]), int(row["variant"]),
-                float(row["budget"]), int(row["steps"]), int(row["points"]))
+                row["weights"], float(row["budget"]), int(row["steps"]), int(row["points"]))
 
     def _attacker(self, unit, shape, classes):
         meta = unit.meta
@@ -263,13 +267,15 @@ class Attacks:
         out = []
         for i in range(len(stored.variants)):
             ids = variant_ids(unit, stored, i)
+            weights = stored.variant_weights(i)
             records = [{"unit_hash": key["unit_hash"], "checkpoint": key["checkpoint"],
-                        "variant": ids["variant"], "budget": budget, "steps": self.steps,
-                        "points": len(subset)} for budget in self.budgets]
+                        "variant": ids["variant"], "weights": fingerprint(weights),
+                        "budget": budget, "steps": self.steps, "points": len(subset)}
+                       for budget in self.budgets]
             missing = [record for record in records if self._key(record) not in self.known]
             if missing:
                 attacker = self._attacker(unit, test.x.shape[1:], stored.logp["test"].shape[-1])
-                attacker.model.set_weights(stored.variant_weights(i))
+                attacker.model.set_weights(weights)
             for record in missing:
                 accuracy = attacker.accuracy(x, y, record["budget"], self.steps)
                 self.rows.append({**record, "dataset": key["dataset"], "regime": key["regime"],
@@ -283,6 +289,16 @@ class Attacks:
     def save(self):
         if self.rows:
             write_csv(pd.DataFrame(self.rows), self.path)
+
+
+def fingerprint(arrays):
+    """A short hex digest of a list of arrays (their shapes, dtypes and bytes)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def parse_strategy(text):

@@ -1,6 +1,7 @@
 """imgctl report: every formula against an independent computation, the figures on small
 hand-made frames, and the command end to end on a tiny digits sweep (one module-scoped
 sweep: 3 learning rates x 3 variants on 200 test digits)."""
+import dataclasses
 import json
 
 import keras
@@ -335,6 +336,13 @@ def test_pgd_results_are_cached_so_a_second_pass_attacks_nothing(reported, swept
         images = report.Images(None)
         attacks.rows_for(key, unit, unit.checkpoints["target"], images.test_set(unit))
     assert attacks.computed == 0
+    # the same unit hash with other weights (say, retrained by other code) is attacked again
+    stored = unit.checkpoints["target"]
+    nudged = [w.copy() for w in stored.weights]
+    nudged[0][0] += 1e-3  # only the first checkpointed model changes
+    attacks.rows_for(key, unit, dataclasses.replace(stored, weights=nudged),
+                     images.test_set(unit))
+    assert attacks.computed == 2  # its two budgets
 
 
 def test_plot_redraws_from_the_csvs_alone(reported, tmp_path):
