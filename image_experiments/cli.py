@@ -39,7 +39,7 @@ def compare(first, second, metric, variance, top, transpose, as_json):
     of [n, p1] and [n, p2] float arrays). SVCCA centres each neuron, keeps the directions
     explaining --variance of each layer's variance and averages the --top largest canonical
     correlations; RM = -SVCCA (Heljakka et al., 2023). Dead neurons are dropped; fewer than
-    5 data points per live neuron is reported as a warning.
+    5 data points per kept direction is reported as a warning.
 
     \b
     Examples:

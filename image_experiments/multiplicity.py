@@ -91,7 +91,7 @@ def pairs_of(k):
 class LayerRM:
     """RM of one layer over K variants: ``rm`` = -mean pairwise SVCCA; ``svcca`` float
     [K(K-1)/2] in :func:`pairs_of` order; ``warnings`` the similarity module's cautions
-    (e.g. fewer than 5 data points per live neuron), one line per variant concerned."""
+    (e.g. fewer than 5 data points per kept SVCCA direction), one line per variant concerned."""
 
     rm: float
     svcca: np.ndarray

@@ -18,7 +18,7 @@ each pair costs a single ``[k, n] x [n, k]`` product and the SVD of a ``[k, k]``
 
 Input problems a user can fix (NaN/inf values, mismatched rows, a layer without variance,
 unreadable files) raise :class:`simulator.errors.UserError` with a one-line message. Fewer
-than 5 data points per live neuron biases canonical correlations towards 1: that earns a
+than 5 data points per kept direction biases canonical correlations towards 1: that earns a
 :class:`SimilarityWarning`, recorded in the result as well.
 """
 import warnings
@@ -30,7 +30,7 @@ import pandas as pd
 
 from simulator.errors import UserError
 
-MIN_RATIO = 5  # data points per live neuron below which CCA estimates are flagged
+MIN_RATIO = 5  # data points per kept SVCCA direction below which CCA estimates are flagged
 NPY_MAGIC = b"\x93NUMPY"
 
 
@@ -135,7 +135,7 @@ def svcca(a, b, variance=0.99, top=20, names=("a", "b")):
     canonical correlations between the subspaces explaining ``variance`` of each layer's
     variance, ``result.rm`` is -value. ``names`` label the layers in messages.
     Raises UserError for NaN/inf, mismatched rows or a layer without variance; warns
-    (SimilarityWarning, also in ``result.warnings``) below 5 data points per live neuron.
+    (SimilarityWarning, also in ``result.warnings``) below 5 data points per kept direction.
     """
     _check_parameters(variance, top)
     first, second = (_reduce(x, variance, name)
@@ -268,14 +268,16 @@ def _reduce(x, variance, name):
     """SVCCA's per-layer step: orthonormal basis of the top directions of x's centred live
     neurons that explain ``variance`` of its variance, plus the ratio warning."""
     centred, dead = _centred_live(x, name)
-    n, p = centred.shape
+    basis = _top_basis(centred, variance)
+    # CCA sees the kept directions, not the neurons: an affine layer of 512 neurons fed by 96
+    # has at most 96 of them, and it is their number that biases the correlations.
+    (n, p), kept = centred.shape, basis.shape[1]
     notes = ()
-    if n < MIN_RATIO * p:
-        notes = (f"{name}: {n} data points for {p} live neurons (ratio {n / p:.1f} < "
-                 f"{MIN_RATIO}); canonical correlations are biased towards 1: use at least "
-                 f"{MIN_RATIO * p} data points",)
-    return _Reduced(name=name, basis=_top_basis(centred, variance), neurons=x.shape[1],
-                    dead=dead, warnings=notes)
+    if n < MIN_RATIO * kept:
+        notes = (f"{name}: {n} data points for {kept} SVCCA directions of {p} live neurons "
+                 f"(ratio {n / kept:.1f} < {MIN_RATIO}); canonical correlations are biased "
+                 f"towards 1: use at least {MIN_RATIO * kept} data points",)
+    return _Reduced(name=name, basis=basis, neurons=x.shape[1], dead=dead, warnings=notes)
 
 
 def _top_basis(centred, variance):

@@ -56,8 +56,9 @@ def test_strategies_csv_has_pm_per_set_and_rm_with_its_warning(smoke):
     rm = frame[frame.metric.isin(["rm_cnn", "rm_fc1"])]
     assert len(rm) == 2 * 2 * 2  # 2 layers x 2 strategies x 2 checkpoint kinds
     assert ((rm.value >= -1) & (rm.value < 0)).all()
-    # 360 test digits for 384 'cnn' neurons: the ratio warning is in the table
-    assert rm.note.str.contains("ratio").all()
+    # 360 test digits are too few for some layers' kept directions: the warning is in the table
+    noted = rm[rm.note != ""]
+    assert len(noted) > 0 and noted.note.str.contains("ratio").all()
     assert {"pm_true_class", "label_disagreement"} <= set(frame.metric)
     timings = pd.read_csv(smoke[0] / "timings.csv")
     assert set(timings.metric) == {"train_seconds"} and (timings.value > 0).all()

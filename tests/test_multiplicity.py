@@ -113,5 +113,6 @@ def test_too_few_data_points_per_neuron_is_recorded_not_printed():
         warnings.simplefilter("error")  # nothing may escape as a warning
         result = mm.layer_rm(acts, "cnn")
     assert len(result.warnings) == 3
-    assert result.note.startswith("cnn of variant 0: 100 data points for 30 live neurons")
+    assert result.note.startswith("cnn of variant 0: 100 data points for ")
+    assert "SVCCA directions of 30 live neurons" in result.note
     assert result.note.endswith("(and 2 more like it)")

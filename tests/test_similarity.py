@@ -163,13 +163,23 @@ def test_unusable_inputs_raise_one_line_user_errors_never_nan(make_a, message):
 
 def test_too_few_data_points_per_neuron_warn_and_are_recorded():
     a, b = layer(n=150, p=40, seed=21), layer(n=150, p=20, seed=22)
-    with pytest.warns(SimilarityWarning, match=r"a: 150 data points for \d+ live neurons"):
+    with pytest.warns(SimilarityWarning, match=r"a: 150 data points for \d+ SVCCA directions of 40 live neurons"):
         result = svcca(a, b)
     assert len(result.warnings) == 1 and "ratio" in result.warnings[0]
     assert np.isfinite(result.value)
     with warnings.catch_warnings():
         warnings.simplefilter("error", SimilarityWarning)
-        assert svcca(a[:, :30], b).warnings == ()  # 150 points for 30 neurons: ratio 5
+        assert svcca(a[:, :30], b).warnings == ()  # 150 points for at most 30 directions: ratio >= 5
+
+
+def test_the_ratio_counts_kept_directions_so_a_wide_affine_layer_does_not_warn():
+    # 512 neurons that are an affine map of 20 inputs span 20 directions: 150 points suffice
+    inputs = layer(n=150, p=20, seed=46)
+    wide = inputs @ rng(47).standard_normal((20, 512)) + 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SimilarityWarning)
+        result = svcca(wide, layer(n=150, p=20, seed=48))
+    assert result.warnings == () and result.kept_dims[0] <= 20
 
 
 @pytest.mark.parametrize("kwargs, message", [
