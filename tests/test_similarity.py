@@ -161,15 +161,16 @@ def test_unusable_inputs_raise_one_line_user_errors_never_nan(make_a, message):
         assert message in str(error.value) and "\n" not in str(error.value)
 
 
-def test_too_few_data_points_per_neuron_warn_and_are_recorded():
+def test_too_few_data_points_per_direction_warn_and_are_recorded():
     a, b = layer(n=150, p=40, seed=21), layer(n=150, p=20, seed=22)
-    with pytest.warns(SimilarityWarning, match=r"a: 150 data points for \d+ SVCCA directions of 40 live neurons"):
+    expected = r"a: 150 data points for \d+ SVCCA directions of 40 live neurons"
+    with pytest.warns(SimilarityWarning, match=expected):
         result = svcca(a, b)
     assert len(result.warnings) == 1 and "ratio" in result.warnings[0]
     assert np.isfinite(result.value)
     with warnings.catch_warnings():
         warnings.simplefilter("error", SimilarityWarning)
-        assert svcca(a[:, :30], b).warnings == ()  # 150 points for at most 30 directions: ratio >= 5
+        assert svcca(a[:, :30], b).warnings == ()  # <= 30 directions: ratio >= 5
 
 
 def test_the_ratio_counts_kept_directions_so_a_wide_affine_layer_does_not_warn():
