@@ -38,7 +38,9 @@ class DaskExecutor:
         else:
             cluster = self._stack.enter_context(LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                dashboard_address=None))
+                # Dask's HTTP server starts even without a dashboard; a free port keeps it
+                # off a running cluster's 8787.
+                dashboard_address=":0"))
             self.client = self._stack.enter_context(Client(cluster))
         return self
 
