@@ -107,7 +107,7 @@ def test_rm_is_minus_the_mean_svcca_over_all_pairs():
     assert result.warnings == () and result.note == ""
 
 
-def test_too_few_data_points_per_neuron_is_recorded_not_printed():
+def test_too_few_data_points_per_direction_is_recorded_not_printed():
     acts = layers(3, n=100, p=30)  # ratio 100/30 < 5
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing may escape as a warning
