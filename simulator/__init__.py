@@ -2,9 +2,11 @@
 
 Importing the package quiets TensorFlow's start-up chatter and asks for deterministic
 kernels, so that one seed gives one CSV, bit for bit, on one machine. Both are defaults a
-user can override in the environment before importing. TensorFlow is started here, once,
-with its native start-up notices filtered (simulator.nativelog), so that a command's output
-starts with what the command says.
+user can override in the environment before importing. TensorFlow itself is not imported
+here: the NumPy-only parts (``image_experiments.measure``, ``similarity``) must work where
+it is absent. Whenever TensorFlow is first imported, by whatever module, its native
+start-up notices are filtered (simulator.nativelog), so that a command's output starts
+with what the command says.
 """
 import os
 
@@ -12,11 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # oneDNN's fused kernels pick summation orders by thread timing; off keeps runs bit-stable.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from simulator.nativelog import quiet_native_logs  # noqa: E402
+from simulator.nativelog import quiet_tensorflow_start  # noqa: E402
 
-with quiet_native_logs():
-    import tensorflow as _tf
-
-    _tf.config.list_physical_devices("GPU")  # the CUDA probe prints its notices now
+quiet_tensorflow_start()
 
 __version__ = "0.1.0"
