@@ -296,9 +296,10 @@ def _rm_matrices(acts, layer, measures, variance, top, batch_size):
                 if centred[0].shape[0] < 4:
                     raise UserError(f"act_{layer}: debiased CKA needs at least 4 inputs")
                 selfs = [rep._hsic1_parts(x, x) for x in centred]
+                scales = [rep._scale(x) for x in centred]
                 pair = lambda a, b: rep._ratio(rep._hsic1_parts(centred[a], centred[b]),  # noqa: E731
                                                selfs[a], selfs[b], (names[a], names[b]),
-                                               "debiased CKA")
+                                               "debiased CKA", (scales[a], scales[b]))
             elif measure == "cka_rbf":
                 pair = lambda a, b: rep.rbf_cka(flat[a], flat[b], names=(names[a], names[b]))  # noqa: E731
             elif measure == "pwcca":

@@ -16,7 +16,9 @@ the centred layer) earns a ``SimilarityWarning``. X, Y are the centred live neur
                  negative (an unbiased estimate of a small positive number): then the square
                  root is undefined, and instead of a NaN or a complex number the function
                  raises a SimilarityWarning and returns NaN with the reason in the warning
-                 (``measure`` puts it in the note). Needs n >= 4. Computed from X and Y
+                 (``measure`` puts it in the note). For linear kernels the self-term is 0
+                 in theory when all points but one coincide, and rounding then gives +-1e-17:
+                 self-terms below 1e-12 of the squared mean squared norm count as 0. Needs n >= 4. Computed from X and Y
                  without n x n matrices.
   rbf_cka        CKA with Gaussian kernels (Kornblith et al., 2019, sec. 3): K_ij =
                  exp(-||x_i - x_j||^2 / (2 sigma^2)), sigma^2 = threshold^2 x the median of
@@ -92,11 +94,14 @@ def _hsic1_gram(k, l):
             - 2 / (n - 2) * (ones_k @ ones_l)) / (n * (n - 3))
 
 
-def _ratio(cross, self_a, self_b, names, measure):
+def _ratio(cross, self_a, self_b, names, measure, scales=(0.0, 0.0)):
     """cross / sqrt(self_a self_b), or NaN with a SimilarityWarning when a self-term is not
-    positive (the unbiased estimator can be negative): the guarded square root."""
-    if not (self_a > 0 and self_b > 0):
-        bad = [name for name, v in zip(names, (self_a, self_b)) if not v > 0]
+    positive (the unbiased estimator can be 0 or, by rounding, negative: e.g. a layer whose
+    points are all equal but one): the guarded square root. A self-term below 1e-12 of its
+    ``scale`` (the squared mean of the kernel's diagonal) counts as rounding noise of 0."""
+    ok = [v > 1e-12 * scale and v > 0 for v, scale in zip((self_a, self_b), scales)]
+    if not all(ok):
+        bad = [name for name, good in zip(names, ok) if not good]
         warnings.warn(f"{' and '.join(bad)}: unbiased HSIC of the layer with itself is "
                       f"{min(self_a, self_b):.3g} <= 0, so {measure} is undefined (no square "
                       f"root of a negative number); use more data points or the biased "
@@ -112,7 +117,12 @@ def debiased_cka(a, b, names=("a", "b")):
     if x.shape[0] < 4:
         raise UserError(f"debiased CKA needs at least 4 data points (got {x.shape[0]})")
     return _ratio(_hsic1_parts(x, y), _hsic1_parts(x, x), _hsic1_parts(y, y), names,
-                  "debiased CKA")
+                  "debiased CKA", (_scale(x), _scale(y)))
+
+
+def _scale(x):
+    """The squared mean of the linear kernel's diagonal, mean_i ||x_i||^2, squared."""
+    return float(np.einsum("ij,ij->", x, x) / len(x)) ** 2
 
 
 def rbf_gram(x, threshold=1.0):
@@ -144,7 +154,7 @@ def rbf_cka(a, b, threshold=1.0, debiased=False, names=("a", "b")):
         if x.shape[0] < 4:
             raise UserError(f"debiased RBF CKA needs at least 4 data points (got {x.shape[0]})")
         return _ratio(_hsic1_gram(k, l), _hsic1_gram(k, k), _hsic1_gram(l, l), names,
-                      "debiased RBF CKA")
+                      "debiased RBF CKA", (1.0, 1.0))
     kc, lc = _centre_gram(k), _centre_gram(l)
     value = np.sum(kc * lc) / np.sqrt(np.sum(kc * kc) * np.sum(lc * lc))
     return float(min(1.0, value))
@@ -204,7 +214,7 @@ def minibatch_cka(a, b, batch_size=256, names=("a", "b")):
     if batches < 1:
         raise UserError(f"minibatch CKA: {n} data points make no batch of {batch_size}; "
                         f"lower batch_size to at most {n}")
-    sums = np.zeros(3)
+    sums, scales = np.zeros(3), np.zeros(2)
     spread = [None, None]  # running (min, max) per feature, to find a layer without variance
     for i in range(batches):
         rows = slice(i * batch_size, (i + 1) * batch_size)
@@ -218,6 +228,7 @@ def minibatch_cka(a, b, batch_size=256, names=("a", "b")):
             parts.append(x - x.mean(axis=0))
         x, y = parts
         sums += (_hsic1_parts(x, y), _hsic1_parts(x, x), _hsic1_parts(y, y))
+        scales += (_scale(x), _scale(y))
     for (low, high), name in zip(spread, names):
         if not np.any(high > low):
             raise UserError(f"{name}: no variance: all {low.size} neurons are constant over "
@@ -227,4 +238,4 @@ def minibatch_cka(a, b, batch_size=256, names=("a", "b")):
     if left:
         warnings.warn(f"minibatch CKA: the last {left} of {n} data points do not fill a batch "
                       f"of {batch_size} and are left out", SimilarityWarning, stacklevel=2)
-    return _ratio(*(sums / batches), names, "minibatch CKA")
+    return _ratio(*(sums / batches), names, "minibatch CKA", tuple(scales / batches))

@@ -3,7 +3,6 @@ import sys
 
 import click
 
-from simulator.config import parse_count
 from simulator.errors import UserError
 
 
@@ -39,6 +38,8 @@ class Count(click.ParamType):
     name = "N|2^k"
 
     def convert(self, value, param, ctx):
+        from simulator.config import parse_count  # here: config loads Keras, imgctl must not
+
         try:
             return parse_count(value, param.opts[0] if param else "value")
         except UserError as error:
