@@ -69,6 +69,62 @@ def compare(first, second, metric, variance, top, transpose, as_json):
     click.echo(json.dumps(record) if as_json else text)
 
 
+@main.command()
+@click.argument("source", metavar="FILE.npz|FOLDER", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for measures.csv, the other CSVs and report.md.")
+@click.option("--rm", "rm_measures", default="svcca,cka", show_default=True,
+              metavar="M1,M2,...",
+              help="Pairwise similarity measures per layer: svcca, cka, cka_debiased, cka_rbf, "
+                   "pwcca, procrustes, cka_minibatch.")
+@click.option("--baseline", type=click.IntRange(min=0), default=None,
+              help="Baseline model of the Rashomon measures [default: the most accurate].")
+@click.option("--epsilon", type=click.FloatRange(min=0), default=0.01, show_default=True,
+              help="Rashomon set: models whose error is within epsilon of the baseline's.")
+@click.option("--draws", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Bootstrap draws over models for the confidence intervals.")
+@click.option("--capacity-draws", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Bootstrap draws for Rashomon capacity (one Blahut-Arimoto run each; 0: "
+                   "no interval).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+def measure(source, out, rm_measures, baseline, epsilon, draws, capacity_draws, seed):
+    """Measure the predictive and representational multiplicity of your own K models from
+    saved predictions: one .npz file, or a folder of .npy files with these names:
+
+    \b
+      probs         float [K, N, C] class probabilities (rows sum to 1), or
+      scores        float [K, N] binary scores p(y=1) in [0, 1]
+      labels        int [N] true classes
+      act_<layer>   float [K, N', ...] activations of a layer (optional, any number)
+      group_<name>  bool [N] a group of inputs (optional, any number)
+      models        optional table, one row per model: a structured array (one field
+                    per hyper-parameter) or a JSON string of a list of K objects, e.g.
+                    '[{"lr": 0.001, "seed": 0}, {"lr": 0.001, "seed": 1}, ...]'
+
+    Writes OUT/measures.csv (metric, value, ci_low, ci_high, layer, group, model, note:
+    pm, true_class_std, label_disagreement, absolute_pd, relative_pd_mean, churn,
+    ambiguity, discrepancy, viable_prediction_range, rashomon_capacity, score_std,
+    accuracy per model, rm_<layer>, svcca, cka, ...), models.csv, confabulation.csv and
+    report.md; with hyper-parameter columns in `models` also sets.csv (PM and RM per
+    model set) and a multiplicity sheet of accuracy. Nothing is written on an input error.
+
+    \b
+    Examples:
+      imgctl measure runs.npz --out results/measure
+      imgctl measure predictions/ --out out --rm svcca,cka,cka_debiased,procrustes
+      imgctl measure runs.npz --out out --epsilon 0.005 --draws 200 --capacity-draws 0
+    In Python: numpy.savez("runs.npz", probs=p, labels=y, act_fc1=a, group_small=mask)
+    """
+    from image_experiments.measure_files import run
+
+    measures = tuple(m.strip() for m in rm_measures.split(",") if m.strip())
+    written = run(source, out, draws=draws, capacity_draws=capacity_draws,
+                  rm_measures=measures, baseline=baseline, epsilon=epsilon, seed=seed)
+    click.echo(f"wrote {len(written)} files into {out}:")
+    for path in written:
+        click.echo(f"  {path}")
+
+
 @main.group(cls=Group)
 def data():
     """Image data sets on this machine: which are present, and explicit downloads.
