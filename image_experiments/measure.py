@@ -279,6 +279,7 @@ def _rm_matrices(acts, layer, measures, variance, top, batch_size):
         if set(measures) - {"cka_minibatch"}:
             flat = _same_points([_flat(acts, i) for i in range(k)], names)
             centred = [_centred_live(x, name)[0] for x, name in zip(flat, names)]
+            ratio_notes = {}
         for measure in measures:
             start = len(caught)
             matrix = np.eye(k) if measure != "procrustes" else np.zeros((k, k))
@@ -317,7 +318,15 @@ def _rm_matrices(acts, layer, measures, variance, top, batch_size):
                                 f"{', '.join(RM_MEASURES)}")
             for a, b in mm.pairs_of(k):
                 matrix[a, b] = matrix[b, a] = pair(a, b)
-            out[measure] = (matrix, note_of(str(w.message) for w in caught[start:]))
+            if measure not in ("cka_minibatch", "cka_rbf"):  # rbf_cka warns by itself
+                if not ratio_notes:
+                    ratio_notes.update((i, rep.ratio_note(x, names[i], "the layer"))
+                                       for i, x in enumerate(centred))
+                cautions = [note for note in ratio_notes.values() if note]
+            else:
+                cautions = []
+            out[measure] = (matrix, note_of([*cautions,
+                                             *(str(w.message) for w in caught[start:])]))
     return out
 
 

@@ -59,16 +59,30 @@ from simulator.errors import UserError
 def _prepared(a, b, names, measure):
     """Centred live neurons of both layers (checked like svcca's) and the ratio cautions."""
     x, y = (_centred_live(m, name)[0] for m, name in zip(_same_points((a, b), names), names))
-    notes = []
     for z, name in ((x, names[0]), (y, names[1])):
-        rank = int(np.linalg.matrix_rank(z)) if min(z.shape) <= 4096 else min(z.shape)
-        if z.shape[0] < MIN_RATIO * rank:
-            notes.append(f"{name}: {z.shape[0]} data points for {rank} directions of {measure} "
-                         f"(ratio {z.shape[0] / rank:.1f} < {MIN_RATIO}); the estimate is "
-                         f"biased: use at least {MIN_RATIO * rank} data points")
-    for note in notes:
-        warnings.warn(note, SimilarityWarning, stacklevel=3)
+        note = ratio_note(z, name, measure)
+        if note:
+            warnings.warn(note, SimilarityWarning, stacklevel=3)
     return x, y
+
+
+def rank(centred):
+    """Numerical rank of a centred layer [n, p], from the eigenvalues of its smaller Gram
+    matrix with similarity._top_basis's cut (max(n, p) eps of the largest)."""
+    n, p = centred.shape
+    gram = centred.T @ centred if n >= p else centred @ centred.T
+    values = np.linalg.eigvalsh(gram)
+    return int((values > values[-1] * max(n, p) * np.finfo(np.float64).eps).sum())
+
+
+def ratio_note(centred, name, measure):
+    """The caution for fewer than MIN_RATIO data points per direction of a centred layer,
+    or ''."""
+    n, k = centred.shape[0], rank(centred)
+    if n >= MIN_RATIO * k:
+        return ""
+    return (f"{name}: {n} data points for {k} directions of {measure} (ratio {n / k:.1f} < "
+            f"{MIN_RATIO}); the estimate is biased: use at least {MIN_RATIO * k} data points")
 
 
 def _hsic1_parts(x, y):

@@ -189,3 +189,12 @@ def test_mismatched_groups_and_activations_are_user_errors():
         measure(p, y, activations={"fc": acts(k=3)})
     with pytest.raises(UserError, match="unknown representational"):
         measure(p, y, activations={"fc": acts()}, rm_measures=("cca",))
+
+
+def test_few_points_per_direction_put_the_caution_in_every_measure_note():
+    p, y = models(n=60)
+    table = measure(p, y, activations={"fc": acts(n=60)}, draws=10, capacity_draws=0,
+                    rm_measures=("svcca", "cka", "cka_debiased", "pwcca", "procrustes"))
+    for metric in ("rm_fc", "svcca", "cka", "cka_debiased", "pwcca", "procrustes"):
+        assert "data points" in value(table, metric, layer="fc").note, metric
+    assert value(table, "rashomon_capacity").note.count("capacity_draws=0") == 1
