@@ -241,8 +241,10 @@ def prediction_rows(probs, labels, group="", members=None, baseline=0, draws=bs.
     for metric, function in rashomon.MEASURES.items():
         extra = {"tol": capacity_tol} if metric == "rashomon_capacity" else {}
 
-        def statistic(i, function=function, extra=extra):
+        def statistic(i, function=function, extra=extra, metric=metric):
             drawn = np.concatenate([[baseline], i[members[i]]])
+            if metric == "rashomon_capacity":  # a repeated row leaves a capacity unchanged
+                drawn = np.concatenate([[baseline], np.setdiff1d(drawn, [baseline])])
             return function(probs[drawn], labels, 0, np.inf, **extra)
 
         n = capacity_draws if metric == "rashomon_capacity" else draws
