@@ -26,6 +26,7 @@ DRAWS = 1000
 LEVEL = 0.95
 SEED = 0
 FEW_MODELS = 5  # below this many models the interval is flagged as coarse
+ROUGH_DRAWS = 100  # below this many draws the percentiles are flagged as rough
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ def _interval(values, draws, level, models):
     if finite.size < draws:
         notes.append(f"{draws - finite.size} of {draws} bootstrap draws had no value "
                      f"(e.g. one model drawn {models} times: no pair)")
+    if draws < ROUGH_DRAWS:
+        notes.append(f"interval from only {draws} bootstrap draws: rough")
     if models < FEW_MODELS:
         notes.append(f"bootstrap over only {models} models: the interval is coarse")
     alpha = (1 - level) / 2

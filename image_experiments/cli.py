@@ -83,7 +83,7 @@ def compare(first, second, metric, variance, top, transpose, as_json):
               help="Rashomon set: models whose error is within epsilon of the baseline's.")
 @click.option("--draws", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Bootstrap draws over models for the confidence intervals.")
-@click.option("--capacity-draws", type=click.IntRange(min=0), default=100, show_default=True,
+@click.option("--capacity-draws", type=click.IntRange(min=0), default=30, show_default=True,
               help="Bootstrap draws for Rashomon capacity (one Blahut-Arimoto run each; 0: "
                    "no interval).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")

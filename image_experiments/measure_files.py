@@ -185,7 +185,8 @@ def accuracy_sheet(models_frame):
     return wide
 
 
-def run(path, out, draws=api.bs.DRAWS, capacity_draws=100, rm_measures=("svcca", "cka"),
+def run(path, out, draws=api.bs.DRAWS, capacity_draws=api.rashomon.CAPACITY_DRAWS,
+        rm_measures=("svcca", "cka"),
         baseline=None, epsilon=api.rashomon.EPSILON, seed=api.bs.SEED):
     """Read ``path``, measure, and write the files of the module docs into ``out``; returns
     the paths written. Everything is computed before the first file is written."""

@@ -43,7 +43,8 @@ import numpy as np
 from image_experiments import multiplicity as mm
 
 EPSILON = 0.01
-CAPACITY_TOL = 1e-6  # nats: Blahut-Arimoto stops when upper - lower bound is below this
+CAPACITY_TOL = 1e-4  # nats: Blahut-Arimoto stops when upper - lower bound is below this
+CAPACITY_DRAWS = 30  # bootstrap draws for its interval: one Blahut-Arimoto run each
 CAPACITY_ITERATIONS = 20_000
 
 

@@ -18,8 +18,8 @@ the centred layer) earns a ``SimilarityWarning``. X, Y are the centred live neur
                  raises a SimilarityWarning and returns NaN with the reason in the warning
                  (``measure`` puts it in the note). For linear kernels the self-term is 0
                  in theory when all points but one coincide, and rounding then gives +-1e-17:
-                 self-terms below 1e-12 of the squared mean squared norm count as 0. Needs n >= 4. Computed from X and Y
-                 without n x n matrices.
+                 self-terms below 1e-12 of the squared mean squared norm count as 0.
+                 Needs n >= 4. Computed from X and Y without n x n matrices.
   rbf_cka        CKA with Gaussian kernels (Kornblith et al., 2019, sec. 3): K_ij =
                  exp(-||x_i - x_j||^2 / (2 sigma^2)), sigma^2 = threshold^2 x the median of
                  the squared distances (all n^2 entries, as in their code), likewise L;
