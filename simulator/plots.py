@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from simulator.errors import UserError  # noqa: E402
-from simulator.results import SETTING_COLUMNS, write_atomic  # noqa: E402
+from irrepro.errors import UserError  # noqa: E402
+from simulator.results import SETTING_COLUMNS  # noqa: E402
 
 #: Columns that never distinguish curves: the x axis and what is averaged over.
 NOT_CURVES = {"window", "seed", "pair"}
@@ -87,7 +87,7 @@ def timeseries_figure(frame, metric="relative_pd"):
                         f"{', '.join(sorted(frame['metric'].unique()))}")
     columns = curve_columns(rows)
     fig, ax = plt.subplots(figsize=(7, 5))
-    for key, group in rows.groupby([*columns, "window"], dropna=False, sort=True):
+    for _, group in rows.groupby([*columns, "window"], dropna=False, sort=True):
         series = group.groupby("examples_seen")["value"].mean()
         first = group.iloc[0]
         label = f"{curve_label(first, columns)}, log2 z={np.log2(first['window']):g}"
@@ -140,17 +140,6 @@ def weights_figure(weights, kind="index", pair=0):
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig, stem, formats=("png", "pdf")):
-    """Write ``fig`` to STEM.png and STEM.pdf atomically; returns the paths."""
-    paths = []
-    for fmt in formats:
-        path = f"{stem}.{fmt}"
-        write_atomic(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150))
-        paths.append(path)
-    plt.close(fig)
-    return paths
 
 
 def read_results(paths):
