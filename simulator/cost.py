@@ -79,12 +79,13 @@ MAX_SECONDS = 30 * 24 * 3600
 
 
 def check_feasible(setting):
-    """Raise UserError when ``setting`` is estimated to run longer than 30 days on 2 CPU
-    cores or to need more memory than is available; returns the estimate in seconds."""
+    """Raise UserError when ``setting`` needs more memory than is available or is estimated
+    to run longer than 30 days on 2 CPU cores; returns the estimate in seconds."""
+    check_memory(setting, parse_model(setting.model))
     seconds = estimate_seconds(setting)
     if seconds > MAX_SECONDS:
         raise UserError(f"this setting would run for about {seconds / 86400:,.0f} days on 2 "
                         f"CPU cores ({setting.examples:,} examples per model, "
-                        f"{setting.pairs} pairs); use fewer --examples, e.g. --examples 2^26")
-    check_memory(setting, parse_model(setting.model))
+                        f"{setting.pairs} pairs); use fewer --examples or --pairs, e.g. "
+                        "--examples 2^26")
     return seconds

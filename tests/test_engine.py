@@ -5,7 +5,6 @@ import pytest
 
 from irrepro.activations import get_activation
 from irrepro.streams import Role, rng_for
-from simulator.cost import steps_per_call
 from simulator.data import (
     PairedBatches,
     linear_model,
@@ -116,7 +115,3 @@ def test_metrics_of_the_run_match_a_per_model_prediction(tiny):
     got = [r["value"] for r in out.metrics if r["metric"] == "relative_pd"]
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
-
-def test_steps_per_call_shrinks_for_large_models():
-    assert steps_per_call(MLP(()), 32, 32) == 4096
-    assert steps_per_call(MLP((1024, 512)), 32, 32) < 8
