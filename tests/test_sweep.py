@@ -113,3 +113,12 @@ def test_warm_start_pairs_start_from_one_trained_model(tiny):
     for w in out.weights:
         assert abs(w - w[:1]).max() < 1e-4
     assert not all(abs(w[0] - f[0]).max() < 1e-3 for w, f in zip(out.weights, fresh.weights))
+
+
+def test_a_long_sweep_says_its_estimate_before_it_starts_and_a_short_one_does_not(config_file):
+    from simulator.sweep import estimate_line
+
+    settings = expand(read_config(config_file))
+    assert estimate_line(units_for(settings, "/nonexistent")) == ""
+    long = expand(read_config(config_file), {"examples": "2^26", "pairs": 16})
+    assert estimate_line(units_for(long, "/nonexistent")).startswith("estimated ")
