@@ -10,14 +10,13 @@ calls ``fit`` on them, one model at a time. Compilation is excluded from both (o
 import argparse
 import time
 
-import simulator  # noqa: F401  (environment defaults before TensorFlow loads)
-import keras
-
-from simulator.activations import get_activation
+from irrepro.keras_activations import get_activation
+from irrepro.streams import Role, rng_for
+from irrepro.tf import keras
 from simulator.config import Setting
-from simulator.data import (ROLE_INIT, PairedBatches, linear_model, rng_for, unpack_features,
-                            unpack_labels)
-from simulator.engine import StackedTrainer, make_optimizer, run_setting, steps_per_call
+from simulator.cost import steps_per_call
+from simulator.data import PairedBatches, linear_model, unpack_features, unpack_labels
+from simulator.engine import StackedTrainer, make_optimizer, run_setting
 from simulator.models import parse_model, stacked_init
 
 BATCH = 32
@@ -44,7 +43,7 @@ def naive_throughput(family, examples):
 
 def engine_throughput(family, pairs, examples):
     """Model-examples/s of the stacked engine training 2 * pairs models together."""
-    init = stacked_init(family, pairs, True, lambda k, m: rng_for(0, ROLE_INIT, k, m))
+    init = stacked_init(family, pairs, True, lambda k, m: rng_for(0, Role.INIT, k, m))
     trainer = StackedTrainer(family, get_activation("relu"), init,
                              make_optimizer("adagrad", 0.1),
                              steps_per_call(family, 2 * pairs, BATCH))

@@ -14,12 +14,12 @@ import argparse
 import sys
 import time
 
-import keras
 import numpy as np
 
 from image_experiments.cnn import build_cnn
 from image_experiments.group import ADAM, VariantGroup
 from image_experiments.training import BatchOrder, Seeds, init_rng, setup_device
+from irrepro.tf import keras
 
 
 def train(seeds, x, y, batch, steps, lr=1e-3):

@@ -7,7 +7,7 @@ strategy, ood_set, metric), each row with its unit's provenance:
   strategies.csv  per strategy: pm, pm_true_class, label_disagreement, accuracy_mean,
                   accuracy_std per set; rm_cnn, rm_fc1 (on the stored test inputs);
                   variants_checkpointed
-  pairs.csv       per pair of variants: absolute_pd, relative_pd, churn per set; svcca_cnn,
+  pairs.csv       per pair of variants: absolute_pd, relative_pd_mean, churn per set; svcca_cnn,
                   svcca_fc1; with the pair's kind (which seeds differ)
 
 ``ood_set`` is 'test' for the i.i.d. test set, the OOD set's name otherwise (xflip, jitter,
@@ -26,8 +26,8 @@ import pandas as pd
 from image_experiments import multiplicity as mm
 from image_experiments.cnn import RM_LAYERS
 from image_experiments.storage import read_unit
-from simulator.errors import UserError
-from simulator.results import write_csv
+from irrepro.errors import UserError
+from irrepro.tables import write_csv
 
 KEY_COLUMNS = ["dataset", "regime", "strategy", "lr", "batch", "checkpoint",
                "checkpoint_accuracy"]
@@ -54,14 +54,16 @@ def unit_rows(path):
     for kind, stored in unit.checkpoints.items():
         level = meta["target_accuracy"] if kind == "target" else meta["pseudo_max_level"]
         base = {**constant, "checkpoint": kind, "checkpoint_accuracy": level}
-        for level_name, found in _checkpoint_rows(unit, stored, meta).items():
+        for level_name, found in checkpoint_rows(unit, stored).items():
             rows[level_name] += [{**base, **row} for row in found]
     return rows, meta.get("notes", [])
 
 
-def _checkpoint_rows(unit, stored, meta):
-    """The rows of one checkpoint kind, by level, without the unit's constant columns."""
-    seeds = unit.seeds
+def checkpoint_rows(unit, stored):
+    """The rows of one checkpoint kind ``stored`` of ``unit``, by level ('variants',
+    'strategies', 'pairs', 'timings'), without the unit's constant columns. The one place
+    PM, RM and the pairwise measures of stored variants are computed."""
+    meta, seeds = unit.meta, unit.seeds
     variants = [int(k) for k in stored.variants]
     probs = {name: stored.probs(name) for name in unit.labels}
     out = {level: [] for level in LEVEL_COLUMNS}
@@ -102,7 +104,7 @@ def _checkpoint_rows(unit, stored, meta):
         for name in unit.labels:
             p = probs[name]
             out["pairs"] += [row(name, "absolute_pd", mm.absolute_pd(p[a], p[b]), **ids),
-                             row(name, "relative_pd", mm.relative_pd(p[a], p[b]), **ids),
+                             row(name, "relative_pd_mean", mm.relative_pd_mean(p[a], p[b]), **ids),
                              row(name, "churn", mm.churn(p[a], p[b]), **ids)]
     for layer in RM_LAYERS:
         try:

@@ -14,9 +14,8 @@ The attacked inputs are a fixed random subset of the test set, the same for ever
 """
 import numpy as np
 
-from simulator.data import rng_for
+from irrepro.streams import Role, rng_for
 
-ROLE_ATTACK = 107  # random stream role, apart from the sweep's 100..105 and the noise's 106
 STEP_FACTOR = 2.5
 
 
@@ -30,7 +29,7 @@ def attack_subset(n, points, seed):
     random subset for experiment ``seed`` (all of them when points >= n)."""
     if points >= n:
         return np.arange(n)
-    return np.sort(rng_for(seed, ROLE_ATTACK).permutation(n)[:points])
+    return np.sort(rng_for(seed, Role.ATTACK).permutation(n)[:points])
 
 
 class PGD:
@@ -39,7 +38,7 @@ class PGD:
     model (``model.set_weights``), so one instance attacks many variants."""
 
     def __init__(self, model, batch=256):
-        import tensorflow as tf
+        from irrepro.tf import tf
 
         self.model, self.batch = model, batch
 
@@ -57,7 +56,7 @@ class PGD:
     def attack(self, x, y, budget, steps, step_size=None):
         """The attacked inputs: float32 [n, H, W, C], each within ``budget`` of x (L-inf)
         and in [0, 1]. ``step_size`` defaults to :func:`step_size_for`."""
-        import tensorflow as tf
+        from irrepro.tf import tf
 
         step_size = step_size_for(budget, steps) if step_size is None else step_size
         out = []

@@ -4,17 +4,55 @@ from pathlib import Path
 
 import click
 
-from image_experiments.datasets import (DATASETS, check_dataset, fetch, format_checks,
-                                        search_roots)
-from simulator import __version__
-from simulator.clitools import COUNT, Group
+from image_experiments.registry import DATASETS
+from image_experiments.report_options import DEFAULTS as REPORT_DEFAULTS
+from image_experiments.sweep_config import ACTIVATION_CHOICES, REGIME_CHOICES, VARY
+from irrepro import __version__
+from irrepro.cli import (
+    CONTEXT,
+    COUNT,
+    Group,
+    executor_options,
+    progress_option,
+    set_option,
+    smoke_option,
+)
 
 
-@click.group("imgctl", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+class CommaList(click.ParamType):
+    """A comma-separated list ('5,2' or 'accuracy,pgd') as a tuple of ``kind``."""
+
+    def __init__(self, kind, example):
+        self.kind, self.example = kind, example
+        self.name = "V1,V2,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            items = tuple(self.kind(part.strip()) for part in str(value).split(",")
+                          if part.strip())
+        except ValueError:
+            items = ()
+        if not items:
+            what = "list of numbers" if self.kind is float else "list"
+            self.fail(f"'{value}' is not a comma-separated {what}; e.g. {self.example}",
+                      param, ctx)
+        return items
+
+
+@click.group("imgctl", cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="imgctl")
 def main():
     """Model multiplicity of small CNNs: seed variants, predictive and representational
     multiplicity (Heljakka et al., 2023; Ganesh, 2023).
+
+    \b
+    Examples:
+      imgctl sweep digits --smoke
+      imgctl report results/img-digits
+      imgctl data check
+      imgctl compare seed0/fc1.npy seed1/fc1.npy
     """
 
 
@@ -49,23 +87,10 @@ def compare(first, second, metric, variance, top, transpose, as_json):
       imgctl compare a.npy b.npy --transpose --variance 0.95 --top 10
     """
     import json
-    import warnings
 
-    from image_experiments.similarity import (SimilarityWarning, linear_cka,
-                                              load_activations, svcca)
+    from image_experiments.compare import compare_files
 
-    a, b = (load_activations(path, transpose) for path in (first, second))
-    if metric == "cka":
-        value = linear_cka(a, b, names=(first, second))
-        record = {"metric": "cka", "value": value, "data_points": a.shape[0],
-                  "neurons": [a.shape[1], b.shape[1]], "names": [first, second]}
-        text = (f"linear CKA {value:.4f}\n  {a.shape[0]} data points; {first}: "
-                f"{a.shape[1]} neurons, {second}: {b.shape[1]} neurons")
-    else:
-        with warnings.catch_warnings():  # the summary lists them; no second copy on stderr
-            warnings.simplefilter("ignore", SimilarityWarning)
-            result = svcca(a, b, variance, top, names=(first, second))
-        record, text = result.to_dict(), result.summary()
+    record, text = compare_files(first, second, metric, variance, top, transpose)
     click.echo(json.dumps(record) if as_json else text)
 
 
@@ -155,22 +180,30 @@ def data():
 @click.argument("names", metavar="[NAME]...", nargs=-1, type=click.Choice(list(DATASETS)))
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Folder searched first, before $IRREPRO_DATA and the Keras cache.")
-def data_check(names, data_dir):
+@click.option("--load", is_flag=True,
+              help="Load every data set present in full (slow: reads every image) and "
+                   "report its train and test sizes and image shape.")
+def data_check(names, data_dir, load):
     """Report for each data set (default: all) whether it is present, where, and whether
-    it loads: status ok, missing or damaged, with its train and test sizes.
+    its files are sound: status ok, missing or damaged.
 
-    Every data set present is loaded in full, so this reads all their files (STL-10 from
-    its 2.6 GB archive takes a while). Exits 1 if a data set is damaged.
+    By default this checks presence, file sizes and headers (an instant answer);
+    --load reads every data set present in full (STL-10 from its 2.6 GB archive takes a
+    while). Exits 1 if a data set is damaged.
 
     \b
     Examples:
       imgctl data check
       imgctl data check cifar9 stl9 --data-dir /data/images
+      imgctl data check mnist --load
       IRREPRO_DATA=/data/a:/data/b imgctl data check
     """
+    from image_experiments.check import check_datasets, format_checks
+    from image_experiments.locations import search_roots
+
     click.echo("searched, in order: " + ", ".join(map(str, search_roots(data_dir))))
-    checks = [check_dataset(name, data_dir) for name in names or DATASETS]
-    click.echo(format_checks(checks))
+    checks = check_datasets(names or DATASETS, data_dir, load)
+    click.echo(format_checks(checks, load))
     missing = [check.name for check in checks if check.status == "missing"]
     if missing:
         click.echo(f"missing: {', '.join(missing)}; get one with `imgctl data fetch NAME`")
@@ -201,6 +234,8 @@ def data_fetch(name, data_dir):
       imgctl data fetch cifar9 --data-dir /data/images
       imgctl data fetch stl9
     """
+    from image_experiments.fetch import fetch
+
     fetched = fetch(name, data_dir)
     if not fetched:
         click.echo(f"{name}: nothing to fetch, it ships with its Python package")
@@ -211,27 +246,16 @@ def data_fetch(name, data_dir):
         click.echo(f"{action}: {item.path} ({checked})")
 
 
-def _parse_strategies(text):
-    """--strategies '1e-3,64' as a tuple of floats (None when not given)."""
-    if text is None:
-        return None
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not a comma-separated list of numbers; "
-                                 "e.g. --strategies 1e-3,1e-4,64", param_hint="--strategies")
-
-
 @main.command()
 @click.argument("name", metavar="NAME")
-@click.option("--regime", type=click.Choice(["lr", "batch", "both"]), default=None,
+@click.option("--regime", type=click.Choice(REGIME_CHOICES), default=None,
               help="Vary the learning rate (batch 64), the batch size (lr 1e-4) or both. "
                    "[default: the config's]")
 @click.option("--variants", type=click.IntRange(min=2), default=None,
               help="Seed variants K per strategy (paper: 10).")
-@click.option("--strategies", default=None, metavar="V1,V2,...",
+@click.option("--strategies", type=CommaList(float, "1e-3,1e-4,64"), default=None,
               help="Keep only these values of each regime, e.g. 1e-3,1e-4,64.")
-@click.option("--vary", type=click.Choice(["both", "init", "order"]), default=None,
+@click.option("--vary", type=click.Choice(VARY), default=None,
               help="Which seeds differ between variants: initialisation, data order or both.")
 @click.option("--train-subset", type=COUNT, default=None,
               help="Train on a random subset of this many images.")
@@ -245,21 +269,18 @@ def _parse_strategies(text):
 @click.option("--pseudo-max/--no-pseudo-max", default=None,
               help="Also checkpoint at the pseudo-maximum accuracy (paper, appendix C): "
                    "trains every variant until it converges.")
-@click.option("--activation", type=click.Choice(["relu", "smelu", "swish"]), default=None,
+@click.option("--activation", type=click.Choice(ACTIVATION_CHOICES), default=None,
               help="Activation of every hidden layer.")
 @click.option("--seed", type=int, default=None, help="Experiment seed.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder searched first for the data files.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder [default: results/img-<name>].")
-@click.option("--smoke", is_flag=True, help="Apply the config's tiny 'smoke' scale.")
-@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
-              help="Send the units to this Dask distributed scheduler.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Start a local Dask cluster of N worker processes for the units.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bars [default: on when stderr is a terminal].")
-def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, **flags):
+@smoke_option()
+@set_option
+@executor_options("units")
+@progress_option
+def sweep(name, data_dir, out, smoke, sets, scheduler, workers, progress, **flags):
     """Train K seed variants of every strategy of a regime on data set NAME (mnist,
     fashion_mnist, cifar9, svhn, digits; preset configs/img_NAME.yaml, or a YAML file),
     checkpoint each at the regime's target test accuracy, and measure their predictive
@@ -278,59 +299,10 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
       imgctl sweep svhn --workers 2 --no-progress
       imgctl sweep fashion_mnist --scheduler tcp://10.0.0.5:8786
     """
-    import contextlib
+    from image_experiments.sweep import sweep_command
 
-    from image_experiments.sweep import load_sweep, run_sweep
-    from image_experiments.training import setup_device
-    from simulator.executors import make_executor
-
-    flags["strategies"] = _parse_strategies(strategies)
-    config = load_sweep(name, flags, smoke=smoke)
-    out = out or Path("results") / config.name
-    click.echo(f"device: {setup_device()}")
-    executor = make_executor(scheduler or config.scheduler, workers or config.workers)
-    with executor or contextlib.nullcontext() as executor:
-        report = run_sweep(config, out, data_dir, executor, progress)
-    for note in report.notes:
-        click.echo(f"note: {note}")
-    targets = ", ".join(f"{regime} {target:g}" for regime, target in report.targets.items())
-    click.echo(f"target accuracy: {targets}")
-    click.echo(f"ran {report.probes_run + report.units_run} of {report.probes + report.units} "
-               f"units ({report.probes + report.units - report.probes_run - report.units_run} "
-               f"already done); wrote {', '.join(map(str, report.written.values()))}")
-
-
-class CommaList(click.ParamType):
-    """A comma-separated list ('5,2' or 'accuracy,pgd') as a tuple of ``kind``."""
-
-    def __init__(self, kind, example):
-        self.kind, self.example = kind, example
-        self.name = "V1,V2,..."
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        try:
-            items = tuple(self.kind(part.strip()) for part in str(value).split(",")
-                          if part.strip())
-        except ValueError:
-            items = ()
-        if not items:
-            self.fail(f"'{value}' is not a comma-separated list; e.g. {self.example}", param,
-                      ctx)
-        return items
-
-
-def _report_defaults():
-    """ReportOptions' defaults, the single source of the report's option defaults."""
-    import dataclasses
-
-    from image_experiments.report import ReportOptions
-
-    return {f.name: f.default for f in dataclasses.fields(ReportOptions)}
-
-
-REPORT_DEFAULTS = _report_defaults()
+    sweep_command(name, flags, sets, smoke, out, data_dir, scheduler, workers, progress,
+                  click.echo)
 
 
 def _listed(name):
@@ -378,8 +350,7 @@ def _listed(name):
 @click.option("--strategy", default=None, metavar="REGIME=VALUE",
               help="Confabulation over this strategy only, e.g. lr=1e-3 or batch=64 "
                    "[default: over all strategies].")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar [default: on when stderr is a terminal].")
+@progress_option
 def report(results_dir, out, progress, **options):
     """Analyse the stored units of the image sweep in RESULTS_DIR (nothing retrains) and
     write figures (PNG and PDF), the CSV behind each, and report.md into OUT:
@@ -407,14 +378,9 @@ def report(results_dir, out, progress, **options):
       imgctl report results/img-cifar9 --metric accuracy,ood_stl9,pgd --select ood_stl9,pgd
       imgctl report results/img-mnist --strategy lr=1e-3 --out /tmp/mnist-lr1e-3
     """
-    from image_experiments.render import render
-    from image_experiments.report import ReportOptions, compute, default_out
+    from image_experiments.report import report_command
 
-    settings = ReportOptions(**options)
-    out = out or default_out(results_dir, settings.checkpoint)
-    written = compute(results_dir, out, settings, progress)
-    written += render(out)
-    _print_report(out, written)
+    report_command(results_dir, out, options, progress, click.echo)
 
 
 @main.command()
@@ -428,19 +394,9 @@ def plot(report_dir):
       imgctl plot results/img-digits/report
       imgctl plot /tmp/mnist-lr1e-3
     """
-    from image_experiments.render import render
+    from image_experiments.render import plot_command
 
-    _print_report(report_dir, render(report_dir))
-
-
-def _print_report(out, written):
-    from image_experiments.render import read_manifest
-
-    for note in read_manifest(out)["notes"]:
-        click.echo(f"note: {note}")
-    click.echo(f"wrote {len(written)} files into {out}:")
-    for path in written:
-        click.echo(f"  {path}")
+    plot_command(report_dir, click.echo)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ Padding is 'valid' as in the paper wherever the stack fits: inputs of at least 2
 shrink to nothing, so for them every convolution uses 'same' padding instead (8x8 gives 2x2x96
 = 384 neurons); resizing them up would cost ~10x more compute for no new information.
 
+The architecture's constants need no TensorFlow; the builders import it when called.
+
 Initial weights come from a numpy Generator (Glorot-uniform kernels, zero biases, Keras's
 defaults), so one initialisation seed gives the same network whatever Keras's global RNG
 state, on any device.
-
-Keras is imported inside the functions that build models, so that importing this module for
-its constants (RM_LAYERS) loads no TensorFlow (``imgctl measure`` and ``report`` rely on it).
 """
 import numpy as np
 
@@ -45,11 +44,10 @@ def build_cnn(input_shape, classes, activation="relu", beta=1.0, rng=None):
     'cnn' (flattened last conv map) and 'fc1' (the 512-unit affine layer) feed RM.
     ``rng`` (a numpy Generator) draws the initial weights; None keeps Keras's own draw.
     """
-    import keras
-    from keras import layers
+    from irrepro.keras_activations import get_activation
+    from irrepro.tf import keras
 
-    from simulator.activations import get_activation
-
+    layers = keras.layers
     act = get_activation(activation, beta)
     padding = padding_for(input_shape)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
@@ -86,6 +84,6 @@ def initial_weights(model, rng):
 def activation_model(model, names=RM_LAYERS):
     """A Keras model sharing ``model``'s weights whose outputs are the activations of the
     layers ``names``: by default 'cnn' [batch, h*w*96] and 'fc1' [batch, 512]."""
-    import keras
+    from irrepro.tf import keras
 
     return keras.Model(model.input, [model.get_layer(name).output for name in names])

@@ -1,5 +1,5 @@
 """The image analyses' figures as pure functions of DataFrames (no file read, no model run):
-each returns a matplotlib Figure; ``simulator.plots.save_figure`` writes it.
+each returns a matplotlib Figure; ``irrepro.tables.save_figure`` writes it.
 
 - ``multiplicity_figure``: Fig. 2 of Heljakka et al.: SVCCA per layer and PM per evaluation
   set against the strategies, one row of panels per regime.

@@ -12,8 +12,6 @@ import tarfile
 import zipfile
 
 import numpy as np
-import scipy.io
-from scipy.io.matlab import MatReadError
 
 
 class FormatError(ValueError):
@@ -22,8 +20,10 @@ class FormatError(ValueError):
 
 # What reading a damaged file raises: bad gzip, zip, tar, pickle or MATLAB containers,
 # early ends of file, missing keys, objects of the wrong type, arrays that do not reshape.
+# (read_mat turns SciPy's MatReadError into a FormatError, so that SciPy loads only when a
+# .mat file is read.)
 CORRUPT = (FormatError, ValueError, KeyError, TypeError, EOFError, OSError,
-           zipfile.BadZipFile, tarfile.TarError, pickle.UnpicklingError, MatReadError)
+           zipfile.BadZipFile, tarfile.TarError, pickle.UnpicklingError)
 
 # IDX element types (LeCun's format): type byte -> big-endian numpy dtype.
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -84,7 +84,13 @@ def read_pickle(data):
 
 def read_mat(data, keys):
     """The variables ``keys`` of a MATLAB v5 ``.mat`` file, as a dict name -> array."""
-    variables = scipy.io.loadmat(io.BytesIO(data), variable_names=keys)
+    import scipy.io
+    from scipy.io.matlab import MatReadError
+
+    try:
+        variables = scipy.io.loadmat(io.BytesIO(data), variable_names=keys)
+    except MatReadError as error:
+        raise FormatError(f"MatReadError: {error}") from None
     missing = [key for key in keys if key not in variables]
     if missing:
         raise FormatError(f"no variable {', '.join(missing)}")

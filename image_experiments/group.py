@@ -16,11 +16,10 @@ than TensorFlow's own kernels (measured, 2 cores), and with deterministic ops (w
 """
 import logging
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from image_experiments.cnn import RM_LAYERS, activation_model, build_cnn
+from irrepro.tf import keras, tf
 
 
 class _GroupTracing(logging.Filter):

@@ -65,7 +65,7 @@ from image_experiments import rashomon
 from image_experiments import representations as rep
 from image_experiments.similarity import (SimilarityWarning, _centred_live, _same_points,
                                           _top_basis)
-from simulator.errors import UserError
+from irrepro.errors import UserError
 
 COLUMNS = ["metric", "value", "ci_low", "ci_high", "layer", "group", "model", "note"]
 RM_MEASURES = ("svcca", "cka", "cka_debiased", "cka_rbf", "pwcca", "procrustes",
@@ -229,7 +229,7 @@ def prediction_rows(probs, labels, group="", members=None, baseline=0, draws=bs.
         _row("label_disagreement", mm.label_disagreement(probs),
              interval(lambda i: mm.label_disagreement(probs[i])), group=group)]
     for metric, function in (("absolute_pd", mm.absolute_pd),
-                             ("relative_pd_mean", mm.relative_pd), ("churn", mm.churn)):
+                             ("relative_pd_mean", mm.relative_pd_mean), ("churn", mm.churn)):
         values = _pair_matrix(probs, function)
         rows.append(_row(metric, bs.mean_of_pairs(values),
                          bs.pair_interval(values, draws, seed, level), group=group))

@@ -32,9 +32,8 @@ import pandas as pd
 from image_experiments import measure as api
 from image_experiments import multiplicity as mm
 from image_experiments import sheets
-from image_experiments.confabulation import most_confabulated
-from simulator.errors import UserError
-from simulator.results import write_atomic
+from irrepro.errors import UserError
+from irrepro.tables import write_atomic
 
 SEED_COLUMNS = ("seed", "init_seed", "order_seed", "variant", "model")
 
@@ -151,15 +150,12 @@ def set_rows(probs, labels, layers, models, options):
     return pd.DataFrame(rows)
 
 
-def confabulation_rows(probs, labels, top=16):
-    """confabulation.csv: the ``top`` inputs whose labels vary most over the K models."""
-    index, counts, entropy, pm = most_confabulated(probs, min(top, probs.shape[1]))
-    return pd.DataFrame({
-        "rank": np.arange(1, len(index) + 1), "input": index, "label": labels[index],
-        "entropy": entropy, "pm": pm, "majority": np.argmax(counts, axis=1),
-        "models": len(probs),
-        "counts": [" ".join(f"{c}:{n}" for c, n in sorted(enumerate(row), key=lambda t: -t[1])
-                            if n) for row in counts]})
+def confabulation_rows(probs, labels):
+    """confabulation.csv: the 16 inputs whose labels vary most over the K models
+    (``report_tables.confabulators``, the table of ``imgctl report``; no images here)."""
+    from image_experiments.report_tables import confabulators
+
+    return confabulators([(probs, labels, None)])[0]
 
 
 def accuracy_sheet(models_frame):
@@ -224,7 +220,7 @@ def _figures(out, wide):
     if wide is None:
         return []
     from image_experiments import figures
-    from simulator.plots import save_figure
+    from irrepro.tables import save_figure
 
     fig = figures.sheet_figure(wide, "accuracy (%) per model set x seed")
     return [Path(p) for p in save_figure(fig, str(out / "sheet-accuracy"))]

@@ -59,7 +59,7 @@ def absolute_pd(p_a, p_b):
     return float(np.abs(np.asarray(p_a, np.float64) - np.asarray(p_b, np.float64)).mean())
 
 
-def relative_pd(p_a, p_b):
+def relative_pd_mean(p_a, p_b):
     """Mean over inputs and classes of |p_a - p_b| relative to the pair's mean (p_a + p_b)/2;
     a term whose mean is 0 (both probabilities 0) counts 0. In [0, 2]."""
     p_a, p_b = np.asarray(p_a, np.float64), np.asarray(p_b, np.float64)

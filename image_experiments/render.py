@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 
 from image_experiments import figures, readings, relations
-from simulator.errors import UserError
-from simulator.plots import save_figure
-from simulator.results import write_atomic
+from image_experiments import report_files as files
+from irrepro.errors import UserError
+from irrepro.tables import save_figure, write_text
 
 
 def read_manifest(out):
     """The report.json of the report folder ``out`` (a UserError when there is none)."""
-    path = Path(out) / "report.json"
+    path = Path(out) / files.MANIFEST
     try:
         return json.loads(path.read_text())
     except OSError:
@@ -45,39 +45,39 @@ def render(out):
         written.extend(Path(p) for p in save_figure(fig, str(out / stem)))
         return f"![{stem}]({stem}.png)"
 
-    table1 = read_frame(out / "table1.csv")
-    summary = read_frame(out / "hypothesis1.csv")
-    deltas = read_frame(out / "sheets.csv")
+    table1 = read_frame(out / files.TABLE1)
+    summary = read_frame(out / files.HYPOTHESIS_SUMMARY)
+    deltas = read_frame(out / files.SHEETS)
     checkpoint = manifest["options"]["checkpoint"]
     for dataset in manifest["datasets"]:
         lines += [f"## {dataset}", ""]
-        fig2 = read_frame(out / f"fig2-{dataset}.csv")
+        fig2 = read_frame(out / f"{files.fig2(dataset)}.csv")
         if fig2 is not None:
             lines += section("Fig. 2: SVCCA (= -RM) and PM against the strategy",
                              draw(figures.multiplicity_figure(
                                  fig2, f"{dataset}: RM and PM, {checkpoint} checkpoint"),
-                                  f"fig2-{dataset}"),
+                                  files.fig2(dataset)),
                              readings.multiplicity_reading(fig2) + readings.caution(fig2))
         mine = None if table1 is None else table1[table1["dataset"] == dataset]
         if mine is not None and not mine.empty:
             wide = relations.table1_wide(mine)
             image = draw(figures.table_figure(wide, f"{dataset}: Pearson r(SVCCA, PM)"),
-                         f"table1-{dataset}")
+                         files.table1(dataset))
             lines += section("Table 1: Pearson r between SVCCA (= -RM) and PM",
                              readings.markdown_table(wide) + "\n\n" + image,
                              readings.table1_reading(mine))
         lines += hypothesis_section(out, dataset, summary, draw)
         lines += confabulation_section(out, dataset, draw)
         lines += sheets_section(out, dataset, manifest["metrics"], deltas, draw)
-        selection = read_frame(out / f"selection-{dataset}.csv")
+        selection = read_frame(out / f"{files.selection(dataset)}.csv")
         if selection is not None:
             lines += section(
                 "Model selection: spread left on unforeseen metrics",
                 draw(figures.selection_figure(selection, f"{dataset}: top-k% selection on "
                                               f"{selection['selected_on'].iloc[0]}"),
-                     f"selection-{dataset}"), readings.selection_reading(selection))
-    path = out / "report.md"
-    write_atomic(path, lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n"))
+                     files.selection(dataset)), readings.selection_reading(selection))
+    path = out / files.MARKDOWN
+    write_text(path, "\n".join(lines) + "\n")
     return [*written, path]
 
 
@@ -104,26 +104,26 @@ def section(title, body, reading):
 
 
 def hypothesis_section(out, dataset, summary, draw):
-    frame = read_frame(out / f"hypothesis1-{dataset}.csv")
+    frame = read_frame(out / f"{files.hypothesis(dataset)}.csv")
     if frame is None:
         return []
     mine = summary[summary["dataset"] == dataset]
     return section("Hypothesis 1 (Fig. 3): RM on a low-PM subset predicts the full-set PM",
                    draw(figures.hypothesis_figure(frame, f"{dataset}: min-max scaled"),
-                        f"hypothesis1-{dataset}"),
+                        files.hypothesis(dataset)),
                    readings.hypothesis_reading(mine) + readings.caution(frame))
 
 
 def confabulation_section(out, dataset, draw):
-    frame = read_frame(out / f"confabulation-{dataset}.csv")
+    frame = read_frame(out / f"{files.confabulation(dataset)}.csv")
     if frame is None:
         return []
-    npz = out / f"confabulation-{dataset}.npz"
+    npz = out / f"{files.confabulation(dataset)}.npz"
     if npz.exists():
         with np.load(npz) as stored:
             body = draw(figures.confabulation_figure(frame, stored["images"],
                                                      f"{dataset}: most confabulated inputs"),
-                        f"confabulation-{dataset}")
+                        files.confabulation(dataset))
     else:
         body = (f"(no figure: the {dataset} images were unavailable; the table lists the "
                 "inputs)\n\n" + readings.markdown_table(frame))
@@ -134,17 +134,33 @@ def confabulation_section(out, dataset, draw):
 def sheets_section(out, dataset, metrics, deltas, draw):
     lines = []
     for name in metrics:
-        wide = read_frame(out / f"sheet-{dataset}-{name}.csv")
+        wide = read_frame(out / f"{files.sheet(dataset, name)}.csv")
         if wide is None:
             continue
         wide["row"] = wide["row"].astype(str)
         lines += section(f"Multiplicity sheet: {name} (%)",
                          draw(figures.sheet_figure(wide, f"{dataset}: {name} (%)"),
-                              f"sheet-{dataset}-{name}"), readings.sheet_reading(wide, name))
+                              files.sheet(dataset, name)), readings.sheet_reading(wide, name))
     mine = None if deltas is None else deltas[(deltas["dataset"] == dataset)
                                               & (deltas["regime"] != "all")]
     if mine is not None and not mine.empty:
         lines += section("Δmax^all of every intervention",
                          draw(figures.deltas_figure(mine, f"{dataset}: Δmax^all"),
-                              f"sheets-{dataset}"), readings.deltas_reading(mine))
+                              files.sheets(dataset)), readings.deltas_reading(mine))
     return lines
+
+
+def print_written(out, written, echo=print):
+    """Print the report's notes and the files written into ``out``."""
+    for note in read_manifest(out)["notes"]:
+        echo(f"note: {note}")
+    echo(f"wrote {len(written)} files into {out}:")
+    for path in written:
+        echo(f"  {path}")
+
+
+def plot_command(report_dir, echo=print):
+    """``imgctl plot``: redraw the report in ``report_dir`` from its CSVs, list the files."""
+    written = render(report_dir)
+    print_written(report_dir, written, echo)
+    return written

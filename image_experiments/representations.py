@@ -53,7 +53,7 @@ import numpy as np
 from image_experiments.similarity import (MIN_RATIO, SimilarityWarning, _as_activations,
                                           _canonical_correlations, _centred_live,
                                           _same_points, _top_basis)
-from simulator.errors import UserError
+from irrepro.errors import UserError
 
 
 def _prepared(a, b, names, measure):

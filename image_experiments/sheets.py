@@ -29,9 +29,7 @@ import numpy as np
 import pandas as pd
 
 from image_experiments import multiplicity as mm
-from simulator.data import rng_for
-
-ROLE_NOISE = 106  # random stream role, apart from the sweep's 100..105
+from irrepro.streams import Role, rng_for
 
 
 def class_accuracy(probs, labels, classes):
@@ -55,7 +53,7 @@ def worst_class_accuracy(probs, labels, classes):
 def standard_noise(shape, seed):
     """Exponential noise of rate 1 for predictions of ``shape`` (N, C), from the fixed
     stream of experiment ``seed``: float64 [N, C]. Divide by lambda for rate lambda."""
-    return rng_for(seed, ROLE_NOISE).standard_exponential(shape)
+    return rng_for(seed, Role.NOISE).standard_exponential(shape)
 
 
 def noise_accuracy(probs, labels, rate, seed):

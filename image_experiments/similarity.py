@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.errors import UserError
+from irrepro.errors import UserError
 
 MIN_RATIO = 5  # data points per kept SVCCA direction below which CCA estimates are flagged
 NPY_MAGIC = b"\x93NUMPY"

@@ -20,12 +20,14 @@ Log-probabilities rather than probabilities go to float16: their relative precis
 """
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from image_experiments.training import CheckpointOutputs
-from simulator.errors import UserError
-from simulator.results import write_atomic
+from irrepro.errors import UserError
+from irrepro.tables import write_atomic
 
 
 def write_unit(path, meta, seeds, history_steps, history_accuracy, rm_index, labels, outputs):
@@ -88,11 +90,56 @@ def read_unit(path):
     kinds = [key.split(".")[0] for key in arrays if key.endswith(".variant")]
     checkpoints = {}
     for kind in kinds:
-        part = lambda infix: {key[len(f"{kind}.{infix}."):]: arrays[key]  # noqa: E731
-                              for key in arrays if key.startswith(f"{kind}.{infix}.")}
+        def part(infix, kind=kind):
+            prefix = f"{kind}.{infix}."
+            return {key[len(prefix):]: arrays[key] for key in arrays if key.startswith(prefix)}
+
         checkpoints[kind] = CheckpointOutputs(
             arrays[f"{kind}.variant"], arrays[f"{kind}.step"], arrays[f"{kind}.accuracy"],
             part("logp"), {k: v.astype(np.float32) for k, v in part("act").items()},
             [w for _, w in sorted(part("weight").items(), key=lambda item: int(item[0]))])
     return StoredUnit(json.loads(str(arrays["meta"])), arrays["seeds"], labels, checkpoints,
                       arrays["history_step"], arrays["history_accuracy"])
+
+
+def unit_paths(results_dir):
+    """The stored units of the sweep in ``results_dir`` (see the module docs); a UserError
+    when the folder or its units are missing."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise UserError(f"{results_dir} is not a folder; give the --out folder of an "
+                        "`imgctl sweep`")
+    paths = sorted((results_dir / "units").glob("*.npz"))
+    if not paths:
+        raise UserError(f"no stored units in {results_dir / 'units'}; run `imgctl sweep` "
+                        f"with --out {results_dir} first")
+    hashes = {path: path.stem.rsplit("-", 1)[-1] for path in paths}
+    configs = {read_unit_meta(path)["config_hash"] for path in paths}
+    if len(configs) > 1:
+        tables = results_dir / "strategies.csv"
+        if not tables.exists():
+            raise UserError(f"the units in {results_dir / 'units'} come from "
+                            f"{len(configs)} sweep configurations and no strategies.csv "
+                            "says which is current; move the stale units away")
+        current = set(pd.read_csv(tables, usecols=["unit_hash"], dtype=str)["unit_hash"])
+        paths = [path for path in paths if hashes[path] in current]
+    return paths
+
+
+def read_unit_meta(path):
+    """The meta dict of the unit at ``path`` (reads only that member)."""
+    with np.load(path, allow_pickle=False) as stored:
+        return json.loads(str(stored["meta"]))
+
+
+def stored_rm_index(path):
+    """The test inputs whose activations the unit at ``path`` stores, int [n] (its
+    'rm_index' member, see image_experiments.storage)."""
+    with np.load(path, allow_pickle=False) as stored:
+        return stored["rm_index"]
+
+
+def unit_key(meta, checkpoint):
+    return {"dataset": meta["dataset"], "regime": meta["regime"], "strategy": meta["strategy"],
+            "lr": meta["lr"], "batch": meta["batch"], "checkpoint": checkpoint,
+            "unit_hash": meta["unit_hash"]}

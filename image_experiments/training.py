@@ -16,20 +16,20 @@ improved for ``patience`` evaluations or ``epochs_max`` is reached; the *pseudo_
 then the highest accuracy that at least half the variants (and at least two) reached, and
 each of those variants is checkpointed at its first evaluation reaching it.
 """
+import contextlib
 import dataclasses
 import time
 
 import numpy as np
 
-from simulator.data import rng_for
-from simulator.errors import UserError
-from simulator.progress import progress_bar
+from irrepro.errors import UserError
+from irrepro.progress import progress_bar
+from irrepro.streams import Role, rng_for
 
 REGIMES = {"lr": (3e-3, 2e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5),
            "batch": (8, 16, 32, 64, 128, 256, 512)}
 FIXED = {"lr": 1e-4, "batch": 64}  # each regime's other hyper-parameter
 VARY = ("both", "init", "order")
-ROLE_INIT, ROLE_ORDER = 101, 102  # random stream roles, apart from the simulator's 0..5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +85,7 @@ def variant_seeds(k, vary="both"):
 
 def init_rng(seed, seeds):
     """The Generator drawing a variant's initial weights (experiment ``seed``)."""
-    return rng_for(seed, ROLE_INIT, seeds.init)
+    return rng_for(seed, Role.IMAGE_INIT, seeds.init)
 
 
 class BatchOrder:
@@ -100,7 +100,7 @@ class BatchOrder:
 
     def _perm(self, epoch):
         if epoch not in self._perms:
-            self._perms = {epoch: rng_for(self.seed, ROLE_ORDER, self.order_seed, epoch)
+            self._perms = {epoch: rng_for(self.seed, Role.IMAGE_ORDER, self.order_seed, epoch)
                            .permutation(self.n)}  # batches go forward: one epoch cached
         return self._perms[epoch]
 
@@ -196,16 +196,16 @@ class Tracker:
 
 @dataclasses.dataclass(frozen=True)
 class TrainOptions:
-    """How to train the variants of a strategy. ``target``: accuracy to checkpoint at (None:
-    just train, e.g. to find the reachable accuracy); ``epochs_max``: hard limit;
-    ``pseudo_max``: also find the pseudo-maximum checkpoint (trains until converged)."""
+    """How the variants of a strategy train: the CNN's activation (and its beta), the
+    experiment seed, ``epochs_max`` (hard limit), test evaluations per epoch, ``pseudo_max``
+    (also find the pseudo-maximum checkpoint: trains until converged) and the patience of
+    that convergence test, in evaluations. An image sweep inherits these fields."""
 
     activation: str = "relu"
     beta: float = 1.0
     seed: int = 0
-    epochs_max: float = 10.0
+    epochs_max: float = 20.0
     evals_per_epoch: int = 4
-    target: float | None = None
     pseudo_max: bool = False
     patience: int = 8
 
@@ -240,10 +240,11 @@ def eval_interval(n_train, batch, evals_per_epoch):
     return max(1, int(round(n_train / batch / evals_per_epoch)))
 
 
-def train_variants(data, strategy, seeds, options, progress=None):
+def train_variants(data, strategy, seeds, options, target=None, progress=None):
     """Train the variants ``seeds`` (list of :class:`Seeds`) of ``strategy`` on ``data``
     (a :class:`TrainData`) together, on the GPU when there is one, evaluating test accuracy
-    every 1/evals_per_epoch epoch; returns a :class:`TrainResult`."""
+    every 1/evals_per_epoch epoch and checkpointing each at ``target`` (None: just train,
+    e.g. to find the reachable accuracy); returns a :class:`TrainResult`."""
     from image_experiments.group import VariantGroup
 
     device = setup_device()
@@ -254,7 +255,7 @@ def train_variants(data, strategy, seeds, options, progress=None):
     orders = [BatchOrder(n, strategy.batch, options.seed, s.order) for s in seeds]
     interval = eval_interval(n, strategy.batch, options.evals_per_epoch)
     max_steps = max(1, int(np.ceil(options.epochs_max * n / strategy.batch)))
-    tracker = Tracker(len(seeds), options.target, keep_best=options.pseudo_max,
+    tracker = Tracker(len(seeds), target, keep_best=options.pseudo_max,
                       patience=options.patience)
     started, step = time.perf_counter(), 0
     with progress_bar(max_steps, "steps", progress, strategy.name) as bar:
@@ -314,7 +315,7 @@ def evaluate_checkpoints(group, checkpoints, sets, rm_x):
 
 def gpu_name():
     """The name of the first GPU TensorFlow sees, or None."""
-    import tensorflow as tf
+    from irrepro.tf import tf
 
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
@@ -329,13 +330,12 @@ def setup_device():
     deterministic kernel, so that one seed gives one result."""
     import os
 
-    import tensorflow as tf
+    from irrepro.tf import tf
 
     for gpu in tf.config.list_physical_devices("GPU"):
-        try:
+        # RuntimeError: already initialised by an earlier call, which keeps its setting.
+        with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised by an earlier call: keeps its setting
-            pass
     tf.config.experimental.enable_op_determinism()
     name = gpu_name()
     return f"GPU ({name})" if name else f"CPU ({os.cpu_count()} cores)"

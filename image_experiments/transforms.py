@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.ndimage
 
-from image_experiments.datasets import DatasetMissing, load_dataset
-from simulator.data import rng_for
+from image_experiments.datasets import load_dataset
+from image_experiments.locations import DatasetMissing
+from irrepro.streams import Role, rng_for
 
 FLIP_PROBABILITY = 0.9
 BRIGHTNESS_FACTOR = (0.0, 0.3)
@@ -35,7 +36,6 @@ PIXELATE_FACTOR = 2
 ROTATION_RANGES = tuple((lo, lo + 20) for lo in [0, *range(10, 100, 10)])
 #: The cross-data set of each training data set.
 CROSS_DATA = {"mnist": "svhn", "cifar9": "stl9"}
-ROLE_OOD = 100  # random stream role, apart from the simulator's roles 0..5
 GRAY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma weights
 
 
@@ -99,7 +99,7 @@ def rotate(x, angles):
 
 def stream(seed, name):
     """The random stream of the OOD set ``name`` under ``seed``."""
-    return rng_for(seed, ROLE_OOD, zlib.crc32(name.encode()))
+    return rng_for(seed, Role.OOD, zlib.crc32(name.encode()))
 
 
 def rotation_name(lo, hi):
@@ -136,7 +136,7 @@ def cross_data_set(dataset, shape, data_dir=None):
 def match_shape(x, shape):
     """Images float32 [n, h, w, c] converted to ``shape`` (H, W, C): grayscale by luma when
     C = 1 and c = 3, then resized bilinearly (antialiased) when the sides differ."""
-    import tensorflow as tf
+    from irrepro.tf import tf
 
     if shape[2] == 1 and x.shape[-1] == 3:
         x = (x @ GRAY)[..., None]

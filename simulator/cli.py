@@ -1,21 +1,27 @@
 """``simctl``: the simulator's command line (parsing only; the work lives in the modules)."""
-import contextlib
 import sys
 from pathlib import Path
 
 import click
 
-from simulator import __version__
-from simulator.activations import ACTIVATIONS
-from simulator.clitools import COUNT, Group
+from irrepro import __version__
+from irrepro.activations import ACTIVATIONS
+from irrepro.cli import (
+    CONTEXT,
+    COUNT,
+    Group,
+    executor_options,
+    progress_option,
+    set_option,
+    smoke_option,
+)
 from simulator.config import INITS, OPTIMIZERS, Setting
 from simulator.data import DATA_MODELS
 
 DEFAULTS = Setting()
-PAPER_SCALE = {"examples": 2 ** 26, "pairs": 16, "eval_examples": 2 ** 16}  # Snapp & Shamir
 
 
-@click.group("simctl", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("simctl", cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="simctl")
 def main():
     """Synthesize irreproducibility: train pairs of small Keras models on the same synthetic
@@ -69,8 +75,7 @@ def main():
 @click.option("--save-weights", is_flag=True,
               help="Also store the trained weights (compressed .npz beside the CSV) for "
                    "the weight figures.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar [default: on when stderr is a terminal].")
+@progress_option
 def run(out, save_weights, progress, **params):
     """Train one setting's model pairs and write its metrics as a tidy CSV.
 
@@ -112,16 +117,9 @@ def plot(results, out, kind, metric):
       simctl plot results/fig2 --out docs/figures/fig2
       simctl plot results/run-*.csv --kind timeseries --metric excess_loss
     """
-    from simulator import plots
+    from simulator.plots import plot_results
 
-    frame = plots.read_results(results)
-    figure = (plots.pd_figure(frame) if kind == "pd"
-              else plots.timeseries_figure(frame, metric))
-    first = results[0]
-    stem = out or (first / first.name if first.is_dir() else first.with_suffix(""))
-    suffix = "" if kind == "pd" else f"-{metric}"
-    paths = plots.save_figure(figure, f"{stem}{suffix}")
-    click.echo("wrote " + " and ".join(map(str, paths)))
+    plot_results(results, out, kind, metric, click.echo)
 
 
 @main.command("plot-weights")
@@ -142,34 +140,9 @@ def plot_weights(weights, kind, pair, out):
       simctl plot-weights r/d.weights.npz --kind index
       simctl plot-weights r/d.weights.npz --kind cloud --pair 3
     """
-    from simulator import plots
-    from simulator.results import load_weights_frame
+    from simulator.plots import plot_weights_file
 
-    figure = plots.weights_figure(load_weights_frame(weights), kind, pair)
-    stem = out or weights.with_name(weights.name.removesuffix(".npz") + f"-{kind}-pair{pair}")
-    paths = plots.save_figure(figure, stem)
-    click.echo("wrote " + " and ".join(map(str, paths)))
-
-
-def _parse_sets(values):
-    """--set key=value pairs as a dict (values parsed as YAML scalars, so 0.1 is a float)."""
-    import yaml
-
-    pairs = {}
-    for text in values:
-        key, sep, value = text.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"'{text}' is not KEY=VALUE; e.g. --set lr=0.01",
-                                     param_hint="--set")
-        pairs[key.strip().replace("-", "_")] = yaml.safe_load(value)
-    return pairs
-
-
-def _counts(settings, key):
-    """The distinct values of ``key`` over ``settings``; powers of 2 above 1024 as 2^k."""
-    def show(n):
-        return f"2^{n.bit_length() - 1}" if n > 1024 and n & (n - 1) == 0 else str(n)
-    return ", ".join(show(n) for n in sorted({getattr(s, key) for s in settings}))
+    plot_weights_file(weights, kind, pair, out, click.echo)
 
 
 @main.command()
@@ -177,7 +150,7 @@ def _counts(settings, key):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder [default: results/<config name>].")
 @click.option("--dry-run", is_flag=True, help="List the settings and their estimated cost.")
-@click.option("--smoke", is_flag=True, help="Apply the config's tiny 'smoke' scale.")
+@smoke_option()
 @click.option("--paper-scale", is_flag=True,
               help="The paper's scale: 2^26 examples, 16 pairs, 2^16 evaluation examples "
                    "(flags given beside it win).")
@@ -186,15 +159,10 @@ def _counts(settings, key):
 @click.option("--eval-examples", type=COUNT, help="Override: evaluation set size.")
 @click.option("--checkpoints", type=COUNT, help="Override: evaluations per run.")
 @click.option("--seed", type=int, help="Override: experiment seed.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Override any setting parameter, e.g. --set lr=0.01 (repeatable).")
+@set_option
 @click.option("--save-weights", is_flag=True, help="Store every setting's trained weights.")
-@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
-              help="Send the settings to this Dask distributed scheduler.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Start a local Dask cluster of N worker processes for the sweep.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar [default: on when stderr is a terminal].")
+@executor_options("settings")
+@progress_option
 def sweep(config, out, dry_run, smoke, paper_scale, sets, save_weights, scheduler, workers,
           progress, **flags):
     """Run every setting of a sweep CONFIG (YAML), one CSV shard per setting.
@@ -212,32 +180,11 @@ def sweep(config, out, dry_run, smoke, paper_scale, sets, save_weights, schedule
       simctl sweep configs/fig8.yaml --workers 2
       simctl sweep configs/fig8.yaml --scheduler tcp://10.0.0.5:8786
     """
-    from simulator import sweep as sweeps
-    from simulator.executors import make_executor
-    from simulator.results import check_writable
+    from simulator.sweep import run_sweep
 
-    spec = sweeps.read_config(config)
-    overrides = {**(PAPER_SCALE if paper_scale else {}),
-                 **{k: v for k, v in flags.items() if v is not None}, **_parse_sets(sets)}
-    settings = sweeps.expand(spec, overrides, smoke=smoke)
-    out = out or Path("results") / spec["name"]
-    units = sweeps.units_for(settings, out, weights=save_weights)
-    if dry_run:
-        table = sweeps.plan_table(units)
-        click.echo(table.to_string(index=False))
-        todo = table[table["status"] == "todo"]
-        click.echo(f"{len(table)} settings, {len(todo)} to run, estimated "
-                   f"{todo['est_s'].sum() / 60:.1f} min on 2 CPU cores")
-        click.echo("scale: " + "; ".join(f"{key.replace('_', ' ')} {_counts(settings, key)}"
-                                         for key in ("examples", "pairs", "eval_examples")))
-        return
-    check_writable(out / "shards" / "probe.csv")
-    executor = make_executor(scheduler or spec.get("scheduler"), workers or spec.get("workers"))
-    with executor or contextlib.nullcontext():
-        ran = sweeps.run_units(units, executor, progress=progress)
-    merged = sweeps.merge_shards(out, spec["name"])
-    click.echo(f"ran {ran} of {len(units)} settings ({len(units) - ran} already done); "
-               f"wrote {merged}")
+    run_sweep(config, out, dry_run=dry_run, smoke=smoke, paper_scale=paper_scale, flags=flags,
+              sets=sets, weights=save_weights, scheduler=scheduler, workers=workers,
+              progress=progress, echo=click.echo)
 
 
 if __name__ == "__main__":

@@ -1,35 +1,15 @@
 """One simulator setting: its parameters, their parsing and validation, and its hash."""
 import dataclasses
-import hashlib
-import json
-import re
 
-from simulator.activations import ACTIVATIONS, PARAMETRIC, check_beta
+from irrepro.activations import ACTIVATIONS, PARAMETRIC, check_beta
+from irrepro.config import parse_count
+from irrepro.errors import UserError
+from irrepro.tables import config_hash
 from simulator.data import DATA_MODELS
-from simulator.errors import UserError
 from simulator.models import parse_model
 
 OPTIMIZERS = ("adagrad", "sgd")
 INITS = ("same", "diff", "warm")
-_POWER = re.compile(r"^\s*(\d+)\s*(?:\^|\*\*)\s*(\d+)\s*$")
-
-
-def parse_count(text, flag):
-    """A positive integer written as ``1024``, ``2^10`` or ``2**10``; ``flag`` names it in
-    errors."""
-    value = None
-    if isinstance(text, int) and not isinstance(text, bool):
-        value = text
-    elif isinstance(text, str):
-        match = _POWER.match(text)
-        if match:
-            value = int(match[1]) ** int(match[2])
-        elif text.strip().isdigit():
-            value = int(text)
-    if value is None or value < 1:
-        raise UserError(f"{flag} must be a positive integer or a power such as 2^10 "
-                        f"(got '{text}'); try {flag} 2^10")
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,8 +94,7 @@ class Setting:
 
     def config_hash(self):
         """A short, stable hash of the setting's parameters."""
-        text = json.dumps(self.as_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return config_hash(self.as_dict())
 
     def checkpoint_steps(self):
         """Training steps after which the models are evaluated: log-spaced, ending at T/s."""

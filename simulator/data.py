@@ -5,7 +5,7 @@ label (1 for y = +1, 0 for y = -1). The true log-odds of both data models are su
 per-byte lookup tables, because the linear model is a sum over features and the quadratic
 model's blocks of 4 never straddle a byte.
 
-Random streams are keyed on ``(seed, role, ...)`` through ``numpy.random.SeedSequence``, so
+Random streams are keyed on ``(seed, role, ...)`` (:mod:`irrepro.streams`), so
 the data model, the evaluation set, each pair's example stream and each model's shuffles are
 independent of one another and of the settings that do not concern them (the example stream
 of pair k is the same whatever the window, initialisation or model).
@@ -16,6 +16,8 @@ import threading
 
 import numpy as np
 
+from irrepro.streams import Role, rng_for
+
 N_FEATURES = 32
 LABEL_BIT = 32
 FEATURE_MASK = (1 << N_FEATURES) - 1
@@ -25,15 +27,6 @@ MIXTURE_MEANS = (-2.0, 0.0, 2.0)
 STREAM_CHUNK = 1 << 16
 #: Examples per model in each block handed from the generator thread to the trainer.
 BLOCK_EXAMPLES = 1 << 17
-
-# Roles of the random streams derived from an experiment seed.
-ROLE_DATA_MODEL, ROLE_EVAL, ROLE_STREAM, ROLE_SHUFFLE, ROLE_INIT, ROLE_WARM = range(6)
-
-
-def rng_for(seed, role, *keys):
-    """A numpy Generator for the random stream ``(seed, role, *keys)``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, role, *keys])))
-
 
 def unpack_features(packed):
     """The binary feature matrix, float64 [n, 32], of packed examples [n]."""
@@ -103,7 +96,7 @@ def _mixture(rng, size):
 
 def linear_model(seed):
     """The linear data model: two sets of 16 features, feature j on w.p. 6 / (j pi)^2."""
-    rng = rng_for(seed, ROLE_DATA_MODEL, 0)
+    rng = rng_for(seed, Role.DATA_MODEL, 0)
     j = np.arange(1, 17)
     probs = np.tile(6.0 / (j * np.pi) ** 2, 2)
     theta = _mixture(rng, N_FEATURES)
@@ -114,7 +107,7 @@ def linear_model(seed):
 def quadratic_model(seed):
     """The quadratic data model: 8 blocks of 4 features, feature j on w.p. 90 / (j pi)^4,
     log-odds x' Theta x with Theta block-diagonal of lower-triangular 4x4 blocks L_i."""
-    rng = rng_for(seed, ROLE_DATA_MODEL, 1)
+    rng = rng_for(seed, Role.DATA_MODEL, 1)
     j = np.arange(1, 5)
     probs = np.tile(90.0 / (j * np.pi) ** 4, 8)
     rows, cols = np.tril_indices(4)
@@ -136,11 +129,11 @@ DATA_MODELS = {"linear": linear_model, "quadratic": quadratic_model}
 class ExampleStream:
     """The example sequence of one pair: ``take(n)`` returns the next n packed examples.
 
-    ``role`` selects the family of streams (ROLE_STREAM for the pairs, ROLE_WARM for the
+    ``role`` selects the family of streams (Role.STREAM for the pairs, Role.WARM for the
     warm-start model, which so never sees the pairs' examples).
     """
 
-    def __init__(self, data_model, seed, pair, role=ROLE_STREAM):
+    def __init__(self, data_model, seed, pair, role=Role.STREAM):
         self._model, self._seed, self._pair, self._role = data_model, seed, pair, role
         self._chunk = 0
         self._buffer = np.zeros(0, dtype=np.int64)
@@ -174,7 +167,7 @@ class PairedBatches:
     """
 
     def __init__(self, data_model, seed, pairs, window, batch, examples,
-                 block_examples=BLOCK_EXAMPLES, role=ROLE_STREAM):
+                 block_examples=BLOCK_EXAMPLES, role=Role.STREAM):
         self.pairs, self.batch = pairs, batch
         self._window = window * batch
         # Shuffles are done a group of whole windows at a time; the group is handed to the
@@ -183,7 +176,7 @@ class PairedBatches:
         self._group = self._window * max(1, block_examples // self._window)
         self._remaining = examples
         self._streams = [ExampleStream(data_model, seed, k, role) for k in range(pairs)]
-        self._shufflers = [rng_for(seed, ROLE_SHUFFLE, role, k, member)
+        self._shufflers = [rng_for(seed, Role.SHUFFLE, int(role), k, member)
                            for k in range(pairs) for member in (0, 1)]
         self._pending = np.zeros((2 * pairs, 0), dtype=np.int64)
         self._queue = queue.Queue(maxsize=2)
@@ -223,4 +216,4 @@ class PairedBatches:
 
 def evaluation_set(data_model, seed, n):
     """The evaluation examples shared by every model of an experiment seed, int64 [n]."""
-    return data_model.sample(rng_for(seed, ROLE_EVAL), n)
+    return data_model.sample(rng_for(seed, Role.EVAL), n)

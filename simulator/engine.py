@@ -7,29 +7,29 @@ would get alone, and the Keras optimizers (AdaGrad, SGD) update the stacked vari
 element-wise, exactly as they would update each model alone. Nothing couples the models.
 """
 import dataclasses
-import os
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from simulator.activations import get_activation
-from simulator.data import (BLOCK_EXAMPLES, DATA_MODELS, FEATURE_MASK, LABEL_BIT, N_FEATURES,
-                            ROLE_INIT, ROLE_WARM, PairedBatches, evaluation_set, rng_for,
-                            unpack_features)
-from simulator.errors import UserError
+from irrepro.keras_activations import get_activation
+from irrepro.progress import progress_bar
+from irrepro.streams import Role, rng_for
+from irrepro.tf import keras, tf
+from simulator.cost import EVAL_CHUNK, check_memory, steps_per_call
+from simulator.data import (
+    DATA_MODELS,
+    FEATURE_MASK,
+    LABEL_BIT,
+    N_FEATURES,
+    PairedBatches,
+    evaluation_set,
+    unpack_features,
+)
 from simulator.metrics import absolute_pd, deviation_cosine, excess_loss, relative_pd
 from simulator.models import parse_model, stacked_init
-from simulator.progress import progress_bar
 
 ADAGRAD_INITIAL_ACCUMULATOR = 0.1
 SGD_MOMENTUM = 0.9
 SGD_INVERSE_TIME_DECAY = 1e-3
-#: Floating-point operations per compiled call the engine aims at: large enough to hide the
-#: per-call overhead, small enough for a responsive progress bar.
-FLOPS_PER_CALL = 2e10
-MAX_STEPS_PER_CALL = 4096
-EVAL_CHUNK = 2048
 
 # Every setting compiles its own step function; TensorFlow's retracing warning is noise here.
 tf.get_logger().setLevel("ERROR")
@@ -121,71 +121,6 @@ class StackedTrainer:
         return [w.numpy() for w in self.weights]
 
 
-def n_parameters(family):
-    return sum(int(np.prod(s)) for s in family.shapes)
-
-
-def steps_per_call(family, n_models, batch):
-    """Mini-batch steps per compiled call for about FLOPS_PER_CALL work (a power of 2)."""
-    step_flops = 6.0 * n_models * batch * n_parameters(family)
-    steps = 2 ** int(np.floor(np.log2(max(1.0, FLOPS_PER_CALL / step_flops))))
-    return int(min(MAX_STEPS_PER_CALL, steps))
-
-
-def estimate_seconds(setting):
-    """A rough wall-clock estimate of ``run_setting`` on 2 CPU cores, from the rates of
-    benchmarks/bench_engine.py: about 3 us per model and layer in each step for small models
-    (0.1 ms per step for 32 linear models, 0.5 ms for 32 towers), about 40 GFLOP/s for large
-    ones, data generation at about 7 M pair-examples/s overlapping the training, evaluation,
-    and 5 s to start and compile."""
-    family = parse_model(setting.model)
-    n_models, params = 2 * setting.pairs, n_parameters(family)
-    layers = sum(len(shape) == 2 for shape in family.shapes)
-
-    def step_seconds(models):
-        return max(3e-6 * models * layers, 6.0 * models * setting.batch * params / 4e10)
-
-    train = setting.steps * step_seconds(n_models)
-    data = setting.pairs * setting.examples / 7e6
-    evaluation = setting.checkpoints * n_models * 4000 * params * 2 / 4e10
-    warm = setting.warm_examples / setting.batch * step_seconds(1)
-    return max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0) + 5.0
-
-
-def memory_estimate(setting, family):
-    """Bytes a run of ``setting`` needs at its peak, roughly (an upper estimate)."""
-    n_models = 2 * setting.pairs
-    widths = [int(np.prod(s)) for s in family.shapes if len(s) == 1]
-    weights = 6 * 4 * n_models * n_parameters(family)  # weights, slots, gradients, copies
-    activations = 4 * 4 * n_models * setting.batch * (N_FEATURES + sum(widths))
-    call = 3 * 8 * n_models * steps_per_call(family, n_models, setting.batch) * setting.batch
-    window = setting.window * setting.batch
-    group = max(window, BLOCK_EXAMPLES)  # examples (int64) of every pair, orders (int32)
-    shuffles = 8 * setting.pairs * group + 4 * n_models * group
-    blocks = 5 * 8 * n_models * BLOCK_EXAMPLES  # queued, pending and joined blocks
-    evaluation = 3 * 4 * n_models * EVAL_CHUNK * max([N_FEATURES, *widths])
-    return weights + activations + call + shuffles + blocks + evaluation
-
-
-def available_memory():
-    """Bytes of memory available to this process now."""
-    try:
-        with open("/proc/meminfo") as f:
-            info = dict(line.split(":", 1) for line in f)
-        return int(info["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def check_memory(setting, family):
-    need, have = memory_estimate(setting, family), available_memory()
-    if need > 0.8 * have:
-        raise UserError(
-            f"{setting.pairs} pairs of '{family.name}' models with window {setting.window} "
-            f"need about {need / 2**30:.1f} GiB but {have / 2**30:.1f} GiB is available; "
-            "use fewer --pairs or a smaller --window")
-
-
 @dataclasses.dataclass
 class RunOutput:
     """What one setting produced.
@@ -220,13 +155,13 @@ def evaluate(trainer, data_model, eval_packed, examples_seen, family):
 def warm_start_weights(setting, family, data_model, activation):
     """Weights [1, ...] of one model trained on warm_examples examples of its own stream
     (window 1) at warm_lr, from the initialisation of pair 0."""
-    init = stacked_init(family, 1, True, lambda pair, member: rng_for(setting.seed, ROLE_INIT,
+    init = stacked_init(family, 1, True, lambda pair, member: rng_for(setting.seed, Role.INIT,
                                                                       pair, member))
     trainer = StackedTrainer(family, activation, [w[:1] for w in init],
                              make_optimizer(setting.optimizer, setting.warm_lr),
                              steps_per_call(family, 1, setting.batch))
     feed = PairedBatches(data_model, setting.seed, 1, 1, setting.batch, setting.warm_examples,
-                         role=ROLE_WARM)
+                         role=Role.WARM)
     trainer.train_from(feed, setting.warm_examples // setting.batch)
     return trainer.get_weights()
 
@@ -238,7 +173,7 @@ def initial_weights(setting, family, data_model, activation):
         base = warm_start_weights(setting, family, data_model, activation)
         return [np.repeat(w, 2 * setting.pairs, axis=0) for w in base]
     return stacked_init(family, setting.pairs, setting.init == "same",
-                        lambda pair, member: rng_for(setting.seed, ROLE_INIT, pair, member))
+                        lambda pair, member: rng_for(setting.seed, Role.INIT, pair, member))
 
 
 def run_setting(setting, progress=False):

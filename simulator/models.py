@@ -10,13 +10,14 @@ Model specs (``parse_model``): ``linear`` (eq. 4), ``single`` = ``1`` (eq. 5), `
 ``a,b,c``, and ``wide`` (2-d embeddings per feature summed per set of 16, 1000 units).
 Initialisation follows Keras' defaults: Glorot-uniform kernels, zero biases, embeddings
 uniform in [-0.05, 0.05].
-"""
-import keras
-import numpy as np
-import tensorflow as tf
 
+A family's shapes, initialisation and spec parsing are NumPy, so a setting is validated
+without TensorFlow; its ``forward`` and ``keras_model`` import TensorFlow when first called.
+"""
+import numpy as np
+
+from irrepro.errors import UserError
 from simulator.data import N_FEATURES
-from simulator.errors import UserError
 
 ALIASES = {"single": "1", "double": "2", "tower": "16-8-4-2", "mlp": "1024-512"}
 WIDE_UNITS = 1000
@@ -31,6 +32,8 @@ def _glorot(rng, fan_in, fan_out):
 
 def _dense_stack(h, kernel, bias):
     """Per-model dense layer: h [n, B, i], kernel [n, i, o], bias [n, o] -> [n, B, o]."""
+    from irrepro.tf import tf
+
     return tf.einsum("nbi,nio->nbo", h, kernel) + bias[:, None, :]
 
 
@@ -60,6 +63,8 @@ class MLP:
         return _dense_stack(h, weights[-2], weights[-1])[..., 0]
 
     def keras_model(self, activation):
+        from irrepro.tf import keras
+
         layers = [keras.layers.Dense(w, activation=activation) for w in self.widths]
         return keras.Sequential([keras.Input((N_FEATURES,)), *layers, keras.layers.Dense(1)])
 
@@ -88,6 +93,8 @@ class Wide:
                 _glorot(rng, *self.shapes[4]), np.zeros(1, np.float32)]
 
     def forward(self, weights, x, activation):
+        from irrepro.tf import tf
+
         half = N_FEATURES // 2
         embedded = tf.concat([tf.einsum("nbi,nie->nbe", x[..., :half], weights[0]),
                               tf.einsum("nbi,nie->nbe", x[..., half:], weights[1])], axis=-1)
@@ -95,6 +102,8 @@ class Wide:
         return _dense_stack(h, weights[4], weights[5])[..., 0]
 
     def keras_model(self, activation):
+        from irrepro.tf import keras
+
         half = N_FEATURES // 2
         inputs = keras.Input((N_FEATURES,))
         embed = [keras.layers.Dense(EMBEDDING_DIM, use_bias=False, name=f"embedding_{s}")

@@ -13,8 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from simulator.errors import UserError  # noqa: E402
-from simulator.results import SETTING_COLUMNS, write_atomic  # noqa: E402
+from irrepro.errors import UserError  # noqa: E402
+from irrepro.tables import save_figure  # noqa: E402
+from simulator.results import SETTING_COLUMNS, load_weights_frame  # noqa: E402
 
 #: Columns that never distinguish curves: the x axis and what is averaged over.
 NOT_CURVES = {"window", "seed", "pair"}
@@ -87,7 +88,7 @@ def timeseries_figure(frame, metric="relative_pd"):
                         f"{', '.join(sorted(frame['metric'].unique()))}")
     columns = curve_columns(rows)
     fig, ax = plt.subplots(figsize=(7, 5))
-    for key, group in rows.groupby([*columns, "window"], dropna=False, sort=True):
+    for _, group in rows.groupby([*columns, "window"], dropna=False, sort=True):
         series = group.groupby("examples_seen")["value"].mean()
         first = group.iloc[0]
         label = f"{curve_label(first, columns)}, log2 z={np.log2(first['window']):g}"
@@ -142,17 +143,6 @@ def weights_figure(weights, kind="index", pair=0):
     return fig
 
 
-def save_figure(fig, stem, formats=("png", "pdf")):
-    """Write ``fig`` to STEM.png and STEM.pdf atomically; returns the paths."""
-    paths = []
-    for fmt in formats:
-        path = f"{stem}.{fmt}"
-        write_atomic(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150))
-        paths.append(path)
-    plt.close(fig)
-    return paths
-
-
 def read_results(paths):
     """Concatenate result CSVs; a folder stands for its sweep's shards."""
     from pathlib import Path
@@ -169,3 +159,31 @@ def read_results(paths):
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise UserError(f"cannot read results {f}: {error}") from None
     return pd.concat(frames, ignore_index=True)
+
+
+def plot_results(results, out=None, kind="pd", metric="relative_pd", echo=print):
+    """``simctl plot``: the figure of ``kind`` ('pd' or 'timeseries' of ``metric``) from the
+    result CSVs or sweep folders ``results``, written as PNG and PDF to ``out`` (a path
+    without extension; default beside the first result). Returns the paths."""
+    from pathlib import Path
+
+    frame = read_results(results)
+    figure = pd_figure(frame) if kind == "pd" else timeseries_figure(frame, metric)
+    first = Path(results[0])
+    stem = out or (first / first.name if first.is_dir() else first.with_suffix(""))
+    paths = save_figure(figure, f"{stem}{'' if kind == 'pd' else f'-{metric}'}")
+    echo("wrote " + " and ".join(map(str, paths)))
+    return paths
+
+
+def plot_weights_file(weights, kind="index", pair=0, out=None, echo=print):
+    """``simctl plot-weights``: the weight figure of ``kind`` for ``pair`` from a run's saved
+    weights (``simctl run --save-weights``), written beside them unless ``out``."""
+    from pathlib import Path
+
+    weights = Path(weights)
+    figure = weights_figure(load_weights_frame(weights), kind, pair)
+    stem = out or weights.with_name(weights.name.removesuffix(".npz") + f"-{kind}-pair{pair}")
+    paths = save_figure(figure, stem)
+    echo("wrote " + " and ".join(map(str, paths)))
+    return paths

@@ -4,40 +4,17 @@ Every row carries the setting's parameters and provenance (package and TensorFlo
 config hash, git commit when the code runs from a checkout), so CSVs from different runs can
 be concatenated and still say where each number came from.
 """
-import functools
-import os
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from simulator import __version__
-from simulator.errors import UserError
+from irrepro.errors import UserError
+from irrepro.tables import PROVENANCE_COLUMNS, provenance, write_atomic
 
 SETTING_COLUMNS = ["data", "model", "activation", "beta", "init", "window", "optimizer", "lr",
                    "pairs", "examples", "eval_examples", "seed", "warm_examples", "warm_lr"]
 ROW_COLUMNS = ["pair", "examples_seen", "metric", "value"]
-PROVENANCE_COLUMNS = ["irrepro_version", "tensorflow_version", "config_hash", "git_commit"]
-
-
-@functools.lru_cache(maxsize=1)
-def git_commit():
-    """The commit of the checkout this package runs from, or '' when there is none."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
-
-
-def provenance(setting):
-    import tensorflow as tf
-
-    return {"irrepro_version": __version__, "tensorflow_version": tf.__version__,
-            "config_hash": setting.config_hash(), "git_commit": git_commit()}
 
 
 def tidy_frame(setting, metric_rows, extra=None):
@@ -46,53 +23,12 @@ def tidy_frame(setting, metric_rows, extra=None):
     given = setting.as_dict()  # warm-start parameters only where they apply
     params = {name: given.get(name) for name in SETTING_COLUMNS}
     params["beta"] = setting.beta_used
-    constant = {**params, **(extra or {}), **provenance(setting)}
+    constant = {**params, **(extra or {}), **provenance(setting.config_hash())}
     frame = pd.DataFrame(metric_rows, columns=ROW_COLUMNS)
     for name, value in constant.items():
         frame[name] = value
     leading = [*SETTING_COLUMNS, *(extra or {})]
     return frame[[*leading, *ROW_COLUMNS, *PROVENANCE_COLUMNS]]
-
-
-def check_writable(path):
-    """Raise UserError unless a file can be created at ``path`` (its folder is made)."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".probe-"):
-            pass
-    except OSError as error:
-        raise UserError(f"cannot write results to {path}: {error.strerror}; "
-                        "choose another --out") from None
-    if path.is_dir():
-        raise UserError(f"--out {path} is a folder; give a file name such as {path}/run.csv")
-
-
-def write_atomic(path, write):
-    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``: readers and
-    interrupted runs never see a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make results private
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_csv(frame, path):
-    """Write ``frame`` to the CSV ``path`` atomically (floats in shortest round-trip form)."""
-    write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def summarise(frame):

@@ -1,16 +1,21 @@
 """Run one setting end to end: train, tidy the metrics, write the CSV, report."""
 import click
 
-from simulator.engine import run_setting
+from irrepro.tables import check_writable, write_csv
+from simulator.cost import check_feasible
 from simulator.models import parse_model
-from simulator.results import (check_writable, save_weights, summarise, tidy_frame,
-                               weights_path, write_csv)
+from simulator.results import save_weights, summarise, tidy_frame, weights_path
 
 
 def run_one(setting, out, progress=None, weights=False, quiet=False):
     """Train ``setting``, write its tidy CSV to ``out`` atomically (and with ``weights`` its
     trained weights beside it), print a summary unless ``quiet``. Returns the DataFrame."""
     check_writable(out)
+    seconds = check_feasible(setting)
+    if seconds > 60 and not quiet:
+        click.echo(f"estimated {seconds / 60:.1f} min on 2 CPU cores", err=True)
+    from simulator.engine import run_setting  # starts TensorFlow: only once the run is sure
+
     output = run_setting(setting, progress=progress)
     frame = tidy_frame(setting, output.metrics)
     if weights:  # first, so a CSV on disk always has its weights when they were asked for
@@ -27,5 +32,7 @@ def format_summary(summary):
     """Metric means (± standard error over pairs) at the last checkpoint, as text."""
     lines = [f"{'metric':<18} {'mean':>12} {'± sem':>10}"]
     for _, row in summary.iterrows():
-        lines.append(f"{row['metric']:<18} {row['mean']:>12.4g} {row['sem']:>10.2g}")
+        # One pair has no spread to estimate: say so rather than print NaN.
+        sem = f"{row['sem']:>10.2g}" if row["sem"] == row["sem"] else "  (1 pair: no sem)"
+        lines.append(f"{row['metric']:<18} {row['mean']:>12.4g} {sem}")
     return "\n".join(lines)

@@ -2,8 +2,9 @@
 
 A config holds ``name``, ``base`` (parameters shared by every setting), ``grid`` (a list of
 blocks; each block maps parameters to lists of values and contributes their Cartesian
-product) and ``smoke`` (overrides for a tiny run). Values may be written 2^10. Overrides from
-the command line win over everything in the file.
+product) and ``smoke`` (overrides for a tiny run). Values may be written 2^10. The layers
+are those of every irrepro sweep (:mod:`irrepro.config`): the file, then ``smoke``, then
+the command line (``--paper-scale``, flags, ``--set``).
 
 Layout of a sweep's results, under OUT (default results/NAME):
     OUT/shards/<config hash>.csv     one per setting, written atomically, skipped on re-run
@@ -14,14 +15,16 @@ import itertools
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from irrepro.config import check_known, layered, read_yaml
+from irrepro.errors import UserError
+from irrepro.tables import write_csv
 from simulator.config import Setting
-from simulator.errors import UserError
-from simulator.progress import progress_bar
-from simulator.results import write_csv
+from simulator.cost import estimate_seconds
 
 SETTING_FIELDS = {f.name for f in dataclasses.fields(Setting)}
+#: Snapp & Shamir's scale: 2^26 examples per model, 16 pairs, 2^16 evaluation examples.
+PAPER_SCALE = {"examples": 2 ** 26, "pairs": 16, "eval_examples": 2 ** 16}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,53 +44,33 @@ class Unit:
         run_one(self.setting, self.path, progress=progress, weights=self.weights, quiet=True)
 
 
-def run_unit(unit):
-    """Run ``unit`` (any object with ``done()``, ``run(progress)`` and ``path``: a
-    :class:`Unit`, or one of the image sweep's units) unless it is done; returns its path.
-    Idempotent, and module-level so that Dask can send it to a worker."""
-    if not unit.done():
-        unit.run(progress=False)
-    return unit.path
-
-
 def read_config(path):
-    """The YAML sweep config at ``path`` as a dict, checked for shape."""
-    try:
-        config = yaml.safe_load(Path(path).read_text())
-    except OSError as error:
-        raise UserError(f"cannot read sweep config {path}: {error.strerror}; "
-                        "see configs/ for examples") from None
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise UserError(f"sweep config {path} is not valid YAML{line}") from None
-    if not isinstance(config, dict) or not isinstance(config.get("grid", []), list):
-        raise UserError(f"sweep config {path} must be a mapping with 'name', 'base' and a "
-                        "list 'grid'; see configs/fig2.yaml")
+    """The YAML sweep config at ``path`` (an :class:`irrepro.config.Config`), checked for
+    shape; its name defaults to the file's stem."""
+    config = read_yaml(path, "configs/fig2.yaml")
+    if not isinstance(config.get("grid", []), list):
+        raise UserError(f"sweep config {path}: 'grid' must be a list of blocks "
+                        f"({config.where('grid')}); see configs/fig2.yaml")
     config.setdefault("name", Path(path).stem)
     return config
 
 
-def _check_keys(params, where):
-    unknown = set(params) - SETTING_FIELDS
-    if unknown:
-        raise UserError(f"unknown parameter(s) {', '.join(sorted(unknown))} in {where}; "
-                        f"known: {', '.join(sorted(SETTING_FIELDS))}")
-
-
 def expand(config, overrides=None, smoke=False):
-    """The settings of a sweep config, in grid order, without duplicates."""
+    """The settings of a sweep config, in grid order, without duplicates. ``overrides``
+    (the command line) win over ``smoke``, which wins over the file."""
+    lines = getattr(config, "lines", None) is not None
     base = dict(config.get("base") or {})
-    top = {**((config.get("smoke") or {}) if smoke else {}), **(overrides or {})}
-    _check_keys(base, "base")
-    _check_keys(top, "the overrides")
+    top = layered({}, (config.get("smoke") or {}) if smoke else None, overrides)
+    check_known(base, SETTING_FIELDS, "base", (config, ("base",)) if lines else None)
+    check_known(top, SETTING_FIELDS, "the smoke block or the overrides")
     settings = []
     for i, block in enumerate(config.get("grid") or [{}]):
-        _check_keys(block, f"grid block {i + 1}")
+        check_known(block, SETTING_FIELDS, f"grid block {i + 1}",
+                    (config, ("grid", i)) if lines else None)
         names = list(block)
         values = [v if isinstance(v, list) else [v] for v in block.values()]
         for combo in itertools.product(*values):
-            setting = Setting(**{**base, **dict(zip(names, combo)), **top})
+            setting = Setting(**layered({**base, **dict(zip(names, combo))}, None, top))
             if setting not in settings:
                 settings.append(setting)
     return settings
@@ -109,26 +92,6 @@ def merge_shards(out_dir, name):
     return path
 
 
-def run_units(units, executor=None, progress=None, noun="settings", desc="sweep"):
-    """Run the units not yet done, here in order (one progress bar counting ``noun``, and
-    each unit's own) or through ``executor`` (an object with ``map(fn, items, progress)``,
-    see ``simulator.executors``); returns the number run."""
-    todo = [u for u in units if not u.done()]
-    if executor is not None:
-        executor.map(run_unit, todo, progress=progress)
-        return len(todo)
-    with progress_bar(len(todo), noun, enabled=progress, desc=desc) as bar:
-        for unit in todo:
-            unit.run(progress=progress)
-            bar.update(1)
-    return len(todo)
-    with progress_bar(len(todo), "settings", enabled=progress, desc="sweep") as bar:
-        for unit in todo:
-            run_unit(unit)
-            bar.update(1)
-    return len(todo)
-
-
 def varying(settings):
     """The names of the parameters whose values differ across ``settings``."""
     dicts = [s.as_dict() for s in settings]
@@ -137,10 +100,73 @@ def varying(settings):
 
 def plan_table(units):
     """A DataFrame describing each unit: its varying parameters, cost estimate and status."""
-    from simulator.engine import estimate_seconds
-
     keys = varying([u.setting for u in units])
     return pd.DataFrame([{**{k: u.setting.as_dict().get(k) for k in keys},
                           "hash": u.setting.config_hash(),
                           "est_s": round(estimate_seconds(u.setting), 1),
                           "status": "done" if u.done() else "todo"} for u in units])
+
+
+def _counts(settings, key):
+    """The distinct values of ``key`` over ``settings``; powers of 2 above 1024 as 2^k."""
+    def show(n):
+        return f"2^{n.bit_length() - 1}" if n > 1024 and n & (n - 1) == 0 else str(n)
+    return ", ".join(show(n) for n in sorted({getattr(s, key) for s in settings}))
+
+
+def plan_text(units):
+    """The dry run's text: every unit with its estimate and status, the total left to run,
+    and the scale."""
+    table = plan_table(units)
+    todo = table[table["status"] == "todo"]
+    settings = [u.setting for u in units]
+    scale = "; ".join(f"{key.replace('_', ' ')} {_counts(settings, key)}"
+                      for key in ("examples", "pairs", "eval_examples"))
+    return "\n".join([table.to_string(index=False),
+                      f"{len(table)} settings, {len(todo)} to run, estimated "
+                      f"{todo['est_s'].sum() / 60:.1f} min on 2 CPU cores",
+                      f"scale: {scale}"])
+
+
+def estimate_line(units):
+    """'estimated N min on 2 CPU cores for K settings' for the units not yet done, or ''
+    when they take a minute or less (no need to say)."""
+    todo = [u for u in units if not u.done()]
+    minutes = sum(estimate_seconds(u.setting) for u in todo) / 60
+    return f"estimated {minutes:.1f} min on 2 CPU cores for {len(todo)} settings" \
+        if minutes > 1 else ""
+
+
+def run_sweep(config, out=None, dry_run=False, smoke=False, paper_scale=False, flags=None,
+              sets=(), weights=False, scheduler=None, workers=None, progress=None,
+              echo=print):
+    """``simctl sweep``: expand ``config`` (a YAML path) with its layers (smoke, the paper's
+    scale, ``flags``, ``--set`` pairs ``sets``), then print the plan (``dry_run``) or run the
+    units not yet done, here or on Dask, and merge the shards. ``echo`` prints a line."""
+    import contextlib
+
+    from irrepro.config import parse_sets
+    from irrepro.executors import make_executor
+    from irrepro.tables import check_writable
+    from irrepro.units import run_units
+
+    spec = read_config(config)
+    overrides = {**(PAPER_SCALE if paper_scale else {}),
+                 **{k: v for k, v in (flags or {}).items() if v is not None},
+                 **parse_sets(sets)}
+    settings = expand(spec, overrides, smoke=smoke)
+    out = Path(out) if out else Path("results") / spec["name"]
+    units = units_for(settings, out, weights=weights)
+    if dry_run:
+        echo(plan_text(units))
+        return None
+    check_writable(out / "shards" / "probe.csv")
+    if estimate := estimate_line(units):
+        echo(estimate)
+    executor = make_executor(scheduler or spec.get("scheduler"), workers or spec.get("workers"))
+    with executor or contextlib.nullcontext():
+        ran = run_units(units, executor, progress=progress)
+    merged = merge_shards(out, spec["name"])
+    echo(f"ran {ran} of {len(units)} settings ({len(units) - ran} already done); "
+         f"wrote {merged}")
+    return merged

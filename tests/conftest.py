@@ -14,3 +14,11 @@ def tiny():
         return Setting(**params)
 
     return make
+
+
+@pytest.fixture
+def no_real_data(tmp_path, monkeypatch):
+    """Search roots that hold nothing: an empty home, no $KERAS_HOME, no $IRREPRO_DATA."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.delenv("IRREPRO_DATA", raising=False)

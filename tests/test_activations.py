@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from simulator.activations import SmeLU, Swish, get_activation
-from simulator.errors import UserError
+from irrepro.errors import UserError
+from irrepro.keras_activations import SmeLU, Swish, get_activation
 
 
 def value_and_grad(f, x):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from image_experiments.cnn import activation_model, build_cnn, initial_weights, padding_for
-from simulator.activations import SmeLU, Swish
-from simulator.errors import UserError
+from irrepro.errors import UserError
+from irrepro.keras_activations import SmeLU, Swish
 
 
 def shapes(model):

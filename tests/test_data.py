@@ -3,9 +3,17 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from simulator.data import (ExampleStream, PairedBatches, evaluation_set, linear_model,
-                            quadratic_model, rng_for, shuffle_windows, unpack_features,
-                            unpack_labels)
+from simulator.data import (
+    ExampleStream,
+    PairedBatches,
+    evaluation_set,
+    linear_model,
+    quadratic_model,
+    rng_for,
+    shuffle_windows,
+    unpack_features,
+    unpack_labels,
+)
 
 N = 2 ** 18
 

@@ -1,4 +1,5 @@
 """Sweeps on a real Dask distributed cluster: same rows as a local run, survive a killed worker."""
+import contextlib
 import os
 import signal
 import threading
@@ -7,9 +8,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from irrepro.executors import DaskExecutor
+from irrepro.units import run_units
 from simulator.cli import main
-from simulator.executors import DaskExecutor
-from simulator.sweep import expand, merge_shards, run_units, units_for
+from simulator.sweep import expand, merge_shards, units_for
 
 distributed = pytest.importorskip("distributed")
 
@@ -53,10 +55,9 @@ def test_a_killed_worker_leaves_no_partial_shard_and_a_rerun_completes(tmp_path,
 
         killer = threading.Thread(target=kill_one_when_started)
         killer.start()
-        try:
+        # The sweep may fail with the worker; re-running must complete it.
+        with contextlib.suppress(Exception):
             run_units(units, executor)
-        except Exception:  # the sweep may fail with the worker; re-running must complete it
-            pass
         killer.join()
     # Whatever shards exist after the kill are complete: byte-equal to the local run's. (A
     # killed writer may leave a hidden .tmp file, which is never read as a shard.)
@@ -94,7 +95,8 @@ def test_workers_flag_starts_a_local_cluster(tmp_path):
 
 
 def test_an_image_sweep_through_dask_equals_the_local_one(tmp_path, cluster):
-    from image_experiments.sweep import load_sweep, run_sweep
+    from image_experiments.sweep import run_sweep
+    from image_experiments.sweep_config import load_sweep
 
     sweep = load_sweep("digits", {"strategies": (3e-3,), "regime": "lr", "variants": 2},
                        smoke=True)

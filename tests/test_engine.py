@@ -3,10 +3,15 @@ import keras
 import numpy as np
 import pytest
 
-from simulator.activations import get_activation
-from simulator.data import ROLE_INIT, PairedBatches, linear_model, rng_for, unpack_features, \
-    unpack_labels
-from simulator.engine import StackedTrainer, make_optimizer, run_setting, steps_per_call
+from irrepro.keras_activations import get_activation
+from irrepro.streams import Role, rng_for
+from simulator.data import (
+    PairedBatches,
+    linear_model,
+    unpack_features,
+    unpack_labels,
+)
+from simulator.engine import StackedTrainer, make_optimizer, run_setting
 from simulator.metrics import relative_pd
 from simulator.models import MLP, Wide, parse_model, stacked_init
 
@@ -16,7 +21,7 @@ STEPS, BATCH = 200, 32
 def train_both_ways(family, activation, optimizer, lr, same_init=False):
     """Weights after STEPS steps: from the engine [2, ...] and from two Keras twins."""
     act = get_activation(activation, 0.5)
-    init = stacked_init(family, 1, same_init, lambda k, m: rng_for(4, ROLE_INIT, k, m))
+    init = stacked_init(family, 1, same_init, lambda k, m: rng_for(4, Role.INIT, k, m))
     batches = PairedBatches(linear_model(4), 4, 1, 1, BATCH, STEPS * BATCH).take(STEPS)
     # 64 steps per call makes the last call a padded one (200 = 3 * 64 + 8).
     engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), 64)
@@ -59,7 +64,7 @@ def test_stacked_weights_have_the_keras_twins_layout(family):
 
 def test_identical_pairs_on_identical_batches_stay_bit_identical():
     family = MLP((4, 2))
-    init = stacked_init(family, 1, True, lambda k, m: rng_for(0, ROLE_INIT, k, m))
+    init = stacked_init(family, 1, True, lambda k, m: rng_for(0, Role.INIT, k, m))
     batches = PairedBatches(linear_model(0), 0, 1, 1, BATCH, 100 * BATCH).take(100)
     batches[1] = batches[0]  # both members see one order
     engine = StackedTrainer(family, get_activation("relu"), init, make_optimizer("adagrad", 0.1),
@@ -110,7 +115,3 @@ def test_metrics_of_the_run_match_a_per_model_prediction(tiny):
     got = [r["value"] for r in out.metrics if r["metric"] == "relative_pd"]
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
-
-def test_steps_per_call_shrinks_for_large_models():
-    assert steps_per_call(MLP(()), 32, 32) == 4096
-    assert steps_per_call(MLP((1024, 512)), 32, 32) < 8

@@ -72,7 +72,8 @@ def test_pairs_csv_has_every_pair_with_its_seed_kind(smoke):
         mine = churn[churn.regime == regime]
         assert sorted(zip(mine.variant_a, mine.variant_b)) == [(0, 1), (0, 2), (1, 2)]
     assert set(frame.pair_kind) == {"both"}
-    assert {"absolute_pd", "relative_pd", "churn", "svcca_cnn", "svcca_fc1"} == set(frame.metric)
+    assert set(frame.metric) == {"absolute_pd", "relative_pd_mean", "churn", "svcca_cnn",
+                                 "svcca_fc1"}
 
 
 def test_a_rerun_skips_every_finished_unit(smoke):
@@ -104,6 +105,8 @@ def test_a_sweep_extended_by_a_regime_trains_only_the_new_units(tmp_path):
     (["digits", "--strategies", "7"], "selects none of the lr regime's values"),
     (["digits", "--strategies", "x"], "not a comma-separated list of numbers"),
     (["digits", "--variants", "1"], "--variants"),
+    (["digits", "--set", "patiense=3"], "unknown parameter(s) patiense in the command-line"),
+    (["digits", "--set", "patience"], "is not KEY=VALUE"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     result = imgctl("sweep", *args, "--out", str(tmp_path / "r"))
@@ -113,13 +116,33 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_config_mistake_is_named_with_its_line(tmp_path):
+    config = tmp_path / "mine.yaml"
+    config.write_text("dataset: digits\nvariants: 2\nepochs_maxx: 2\n")
+    result = imgctl("sweep", str(config), "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2
+    assert f"unknown parameter(s) epochs_maxx in {config} ({config} line 3)" in result.output
+    config.write_text("dataset: digits\nvariants: [2\n")
+    result = imgctl("sweep", str(config), "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2 and "is not valid YAML at line" in result.output
+
+
+def test_set_overrides_any_parameter_after_the_smoke_block(tmp_path):
+    from image_experiments.sweep_config import load_sweep
+    from irrepro.config import parse_sets
+
+    sweep = load_sweep("digits", parse_sets(["patience=3", "variants=4"]), smoke=True)
+    assert (sweep.patience, sweep.variants, sweep.epochs_max) == (3, 4, 2)
+
+
 def test_stored_weights_rebuild_models_that_predict_the_stored_probabilities(smoke):
     import numpy as np
     from scipy.special import log_softmax
 
     from image_experiments.cnn import build_cnn
+    from image_experiments.prepare import prepare
     from image_experiments.storage import read_unit
-    from image_experiments.sweep import load_sweep, prepare
+    from image_experiments.sweep_config import load_sweep
 
     unit = read_unit(sorted((smoke[0] / "units").glob("*.npz"))[0])
     stored = unit.checkpoints["target"]

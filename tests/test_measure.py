@@ -13,7 +13,7 @@ from image_experiments import multiplicity as mm
 from image_experiments import rashomon
 from image_experiments.measure import COLUMNS, measure
 from image_experiments.similarity import linear_cka, pairwise_svcca
-from simulator.errors import UserError
+from irrepro.errors import UserError
 
 
 def models(k=4, n=300, c=3, seed=0, spread=0.6):
@@ -61,7 +61,7 @@ def test_the_table_reuses_the_module_formulas_and_has_one_pm_row():
     assert value(table, "absolute_pd").value == pytest.approx(
         np.mean([mm.absolute_pd(p[a], p[b]) for a, b in pairs]), rel=1e-12)
     assert value(table, "relative_pd_mean").value == pytest.approx(
-        np.mean([mm.relative_pd(p[a], p[b]) for a, b in pairs]), rel=1e-12)
+        np.mean([mm.relative_pd_mean(p[a], p[b]) for a, b in pairs]), rel=1e-12)
     assert value(table, "churn").value == pytest.approx(
         np.mean([mm.churn(p[a], p[b]) for a, b in pairs]), rel=1e-12)
     accuracy = table[(table.metric == "accuracy") & (table.group == "first")]

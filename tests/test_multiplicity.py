@@ -55,15 +55,15 @@ def test_pairwise_prediction_differences_by_hand():
     assert mm.absolute_pd(a, b) == pytest.approx(sum(diffs) / 12)
     ratios = [abs(a[i, j] - b[i, j]) / ((a[i, j] + b[i, j]) / 2) if a[i, j] + b[i, j] else 0.0
               for i in range(4) for j in range(3)]
-    assert mm.relative_pd(a, b) == pytest.approx(sum(ratios) / 12)
+    assert mm.relative_pd_mean(a, b) == pytest.approx(sum(ratios) / 12)
     assert mm.churn(a, b) == 0.5  # inputs 1 and 2
-    assert mm.absolute_pd(a, a) == mm.relative_pd(a, a) == mm.churn(a, a) == 0
+    assert mm.absolute_pd(a, a) == mm.relative_pd_mean(a, a) == mm.churn(a, a) == 0
 
 
 def test_relative_pd_is_bounded_by_2_and_zero_where_both_are_zero():
     a = np.array([[1.0, 0.0, 0.0]])
     b = np.array([[0.0, 1.0, 0.0]])
-    assert mm.relative_pd(a, b) == pytest.approx((2 + 2 + 0) / 3)
+    assert mm.relative_pd_mean(a, b) == pytest.approx((2 + 2 + 0) / 3)
 
 
 def test_pairs_and_their_kinds():

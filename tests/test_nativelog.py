@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from simulator.nativelog import is_noise, quiet_native_logs
+from irrepro.nativelog import is_noise, quiet_native_logs
 
 NOTICES = [
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",

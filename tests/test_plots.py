@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from irrepro.errors import UserError
 from simulator import plots
 from simulator.cli import main
-from simulator.errors import UserError
 
 
 def results_frame():

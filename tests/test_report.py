@@ -1,252 +1,23 @@
-"""imgctl report: every formula against an independent computation, the figures on small
-hand-made frames, and the command end to end on a tiny digits sweep (one module-scoped
-sweep: 3 learning rates x 3 variants on 200 test digits)."""
+"""imgctl report end to end on a tiny digits sweep (one module-scoped sweep: 3 learning rates
+x 3 variants on 200 test digits); the formulas' own tests are in test_sheets, test_relations,
+test_confabulation, test_attacks and test_figures_and_readings."""
 import dataclasses
 import json
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.stats
 from click.testing import CliRunner
-from matplotlib.figure import Figure
 
-from image_experiments import confabulation, figures, readings, relations, report, sheets
-from image_experiments.attacks import PGD, attack_subset, step_size_for
+from image_experiments import (
+    images,
+    intervention_table,
+    report_tables,
+    storage,
+)
 from image_experiments.cli import main
-from simulator.errors import UserError
+from irrepro.errors import UserError
 
-
-# ---------------------------------------------------------------- sheets (Ganesh)
-
-def sheet_values():
-    """2 regimes: lr with strategies 1e-3, 1e-4 and batch with 64; variants 0..2."""
-    rows = [("lr", 1e-3, 0, 0.90), ("lr", 1e-3, 1, 0.80), ("lr", 1e-3, 2, 0.85),
-            ("lr", 1e-4, 0, 0.70), ("lr", 1e-4, 1, 0.75), ("lr", 1e-4, 2, np.nan),
-            ("batch", 64, 0, 0.60), ("batch", 64, 1, 0.95), ("batch", 64, 2, 0.65)]
-    return pd.DataFrame(rows, columns=["regime", "strategy", "variant", "value"])
-
-
-def test_a_sheet_has_delta_max_per_row_per_column_and_over_everything():
-    wide = sheets.sheet(sheet_values(), {"lr": [1e-3, 1e-4], "batch": [64]})
-    lr = wide[wide.regime == "lr"].set_index("row")
-    assert list(lr.index) == ["0.001", "0.0001", "delta_max"]
-    assert np.isclose(lr.loc["0.001", "variant_0"], 90)
-    assert np.isclose(lr.loc["0.001", "delta_max"], 10)  # 90 - 80, across seeds
-    assert np.isclose(lr.loc["0.0001", "delta_max"], 5)  # the missing seed is left out
-    assert np.allclose(lr.loc["delta_max", ["variant_0", "variant_1"]], [20, 5])
-    assert np.isclose(lr.loc["delta_max", "variant_2"], 0)  # one value: no spread
-    everything = wide[wide.regime == "all"].iloc[0]
-    assert everything.row == "delta_max_all" and np.isclose(everything.delta_max, 95 - 60)
-    summary = sheets.sheet_summary(wide).set_index("regime")
-    assert np.isclose(summary.loc["lr", "delta_max_all"], 20)
-    assert np.isclose(summary.loc["batch", "max_delta_seeds"], 35)
-    assert np.isclose(summary.loc["lr", "max_delta_strategies"], 20)
-    assert np.isclose(summary.loc["all", "delta_max_all"], 35)
-
-
-def test_class_and_worst_class_accuracy_count_each_class_alone():
-    labels = np.array([0, 0, 1, 1, 1, 2])
-    predicted = np.array([[0, 1, 1, 1, 0, 2], [0, 0, 0, 0, 0, 0]])
-    probs = np.eye(3)[predicted]
-    by_class = sheets.class_accuracy(probs, labels, 4)
-    assert np.allclose(by_class[:, :3], [[0.5, 2 / 3, 1.0], [1.0, 0.0, 0.0]])
-    assert np.isnan(by_class[:, 3]).all()  # no input of class 3
-    assert np.allclose(sheets.worst_class_accuracy(probs, labels, 4), [0.5, 0.0])
-
-
-def test_exponential_output_noise_matches_the_two_class_closed_form():
-    # p = (0.3, 0.7) with true class 1: correct unless e0 - e1 > 0.4, and e0 - e1 of two
-    # Exp(rate) draws is Laplace(1/rate): P(correct) = 1 - exp(-0.4 rate) / 2.
-    n, rate = 200_000, 5.0
-    probs = np.tile([0.3, 0.7], (1, n, 1))
-    found = sheets.noise_accuracy(probs, np.ones(n, int), rate, seed=3)[0]
-    assert abs(found - (1 - np.exp(-0.4 * rate) / 2)) < 4 * np.sqrt(0.07 / n)
-    again = sheets.noise_accuracy(probs[:, :1000], np.ones(1000, int), rate, seed=3)
-    assert again[0] == sheets.noise_accuracy(probs[:, :1000], np.ones(1000, int), rate, 3)[0]
-    # a huge rate is no noise: plain accuracy
-    assert sheets.noise_accuracy(probs, np.zeros(n, int), 1e9, seed=3)[0] == 0.0
-
-
-def test_top_percent_keeps_models_in_the_top_of_every_metric_and_ties_share_ranks():
-    values = pd.DataFrame({"a": [0.9, 0.8, 0.8, 0.1], "b": [0.1, 0.9, 0.8, 0.7],
-                           "c": [0.5, 0.6, 0.7, 0.8]})
-    # top 50% of 4 models = rank <= 2; in 'a' models 1 and 2 tie for rank 2
-    assert list(sheets.top_percent(values[["a", "b"]], 50)) == [False, True, True, False]
-    assert sheets.top_percent(values[["a"]], 100).all()
-    table = sheets.selection(values, ["a", "b"], [50]).set_index(["top_percent",
-                                                                  "intervention"])
-    assert np.isclose(table.loc[(100, "c"), "spread"], 30)
-    assert np.isclose(table.loc[(50, "c"), "spread"], 10) and table.loc[(50, "c"),
-                                                                         "models_kept"] == 2
-
-
-# ---------------------------------------------------------------- Table 1, Hypothesis 1
-
-def test_pearson_matches_scipy_and_is_nan_without_spread():
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=7), rng.normal(size=7)
-    assert np.isclose(relations.pearson(x, y), scipy.stats.pearsonr(x, y)[0])
-    assert np.isclose(relations.pearson([1, 2, np.nan, 4], [2, 4, 5, 8]), 1.0)
-    assert np.isnan(relations.pearson([1, 1, 1], [1, 2, 3]))
-    assert np.isnan(relations.pearson([1], [2]))
-
-
-def fig2_frame():
-    """Fig. 2's rows of one data set: lr with 3 strategies, batch with 2."""
-    rows = []
-    for regime, strategies in (("lr", [3e-3, 1e-3, 1e-4]), ("batch", [16, 64])):
-        for i, strategy in enumerate(strategies):
-            for metric, value in (("svcca_fc1", 0.8 + 0.05 * i), ("svcca_cnn", 0.9)):
-                rows.append(("mnist", regime, strategy, "test", metric, value))
-            for k, ood_set in enumerate(["test", "xflip", "rot0-20", "rot90-110"]):
-                rows.append(("mnist", regime, strategy, ood_set, "pm",
-                             0.05 - 0.01 * i + 0.001 * k * i * i))
-    return pd.DataFrame(rows, columns=["dataset", "regime", "strategy", "ood_set", "metric",
-                                       "value"])
-
-
-def test_table1_correlates_svcca_with_pm_across_strategies_per_set():
-    frame = fig2_frame()
-    table = relations.table1(frame)
-    row = table[(table.regime == "lr") & (table.layer == "fc1")
-                & (table.ood_set == "rot0-20")].iloc[0]
-    svcca, pm = [0.8, 0.85, 0.9], [0.05, 0.05 - 0.01 + 0.002, 0.05 - 0.02 + 0.008]
-    assert np.isclose(row.pearson, np.corrcoef(svcca, pm)[0, 1])
-    assert np.isclose(row.delta_svcca, 0.1) and row.strategies == 3
-    cnn = table[table.layer == "cnn"]
-    assert cnn.pearson.isna().all()  # constant SVCCA: no correlation to speak of
-    wide = relations.table1_wide(table)
-    assert list(wide.columns) == ["set", "lr fc1", "batch fc1", "lr cnn", "batch cnn"]
-    assert list(wide.set) == ["test", "xflip", "rot0-20", "rot90-110", "Δ SVCCA"]
-
-
-def test_hypothesis1_errors_are_mean_absolute_differences_of_min_max_scaled_measures():
-    pm_full = np.array([1.0, 2.0, 4.0, 5.0])       # scaled 0, .25, .75, 1
-    rm = np.array([-0.9, -0.8, -0.6, -0.5])         # scaled 0, .25, .75, 1: exact
-    pm_subset = np.array([3.0, 1.0, 2.0, 1.0])      # scaled 1, 0, .5, 0
-    e_rm, e_pm = relations.estimation_errors(rm, pm_subset, pm_full)
-    assert np.isclose(e_rm, 0.0)
-    assert np.isclose(e_pm, (1 + 0.25 + 0.25 + 1) / 4)
-    assert np.allclose(relations.min_max([2, 4, 3]), [0, 1, 0.5])
-    assert np.isnan(relations.min_max([2, 2])).all()
-    assert all(np.isnan(relations.estimation_errors([1], [1], [1])))
-    assert list(relations.lowest_pm_subset(np.array([0.3, 0.1, 0.2, 0.1]), 2)) == [1, 3]
-
-
-# ---------------------------------------------------------------- confabulation
-
-def test_label_entropy_matches_scipy_and_ranks_ties_by_pm():
-    predicted = np.array([[0, 1, 2, 0], [0, 1, 2, 1], [0, 2, 1, 2], [0, 2, 1, 3]])  # [M, N]
-    counts = confabulation.label_counts(predicted, 4)
-    assert counts.tolist()[0] == [4, 0, 0, 0] and counts[:, :].sum(axis=1).tolist() == [4] * 4
-    expected = [scipy.stats.entropy(row, base=2) for row in counts]
-    assert np.allclose(confabulation.label_entropy(counts), expected)
-    probs = np.eye(4)[predicted] * 0.7 + 0.075  # one-hot-ish, rows sum to 1
-    probs[:, 2] = np.eye(4)[predicted[:, 2]] * 0.4 + 0.15  # input 2: same labels, less std
-    index, top_counts, entropy, pm = confabulation.most_confabulated(probs, top=3)
-    # inputs 1 and 2 tie at 1 bit; 1 has the larger spread of probabilities
-    assert list(index) == [3, 1, 2] and np.isclose(entropy[1], entropy[2])
-    assert pm[1] > pm[2]
-
-
-# ---------------------------------------------------------------- PGD
-
-def linear_model(rng, shape=(2, 2, 1), classes=3):
-    model = keras.Sequential([keras.Input(shape), keras.layers.Flatten(),
-                              keras.layers.Dense(classes)])
-    model.set_weights([rng.normal(size=(int(np.prod(shape)), classes)).astype(np.float32),
-                       rng.normal(size=classes).astype(np.float32)])
-    return model
-
-
-def test_one_pgd_step_is_the_numpy_gradient_sign_step_of_a_linear_softmax_model():
-    rng = np.random.default_rng(1)
-    model = linear_model(rng)
-    x = rng.uniform(0.2, 0.8, size=(8, 2, 2, 1)).astype(np.float32)
-    y = rng.integers(0, 3, 8)
-    w, b = model.get_weights()
-    flat = x.reshape(8, -1)
-    logits = flat @ w + b
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    gradient = (p - np.eye(3)[y]) @ w.T  # d CE / d x of a linear softmax model
-    budget, step = 0.1, 0.04
-    expected = np.clip(flat + step * np.sign(gradient), flat - budget, flat + budget)
-    found = PGD(model).attack(x, y, budget, steps=1, step_size=step)
-    assert np.allclose(found.reshape(8, -1), np.clip(expected, 0, 1), atol=1e-6)
-
-
-def test_pgd_stays_in_the_ball_and_pixel_range_and_accuracy_falls_with_the_budget():
-    rng = np.random.default_rng(2)
-    model = linear_model(rng, shape=(4, 4, 1), classes=4)
-    x = rng.uniform(0, 1, size=(64, 4, 4, 1)).astype(np.float32)
-    x[0, 0, 0, 0], x[1, 0, 0, 0] = 0.0, 1.0  # at the pixel range's edges
-    attacker = PGD(model, batch=24)  # batches of unequal size
-    y = attacker.predict(x)  # every input starts correctly classified
-    for budget in (0.05, 0.3):
-        moved = attacker.attack(x, y, budget, steps=5)
-        assert np.abs(moved - x).max() <= budget + 1e-6
-        assert moved.min() >= 0 and moved.max() <= 1
-    assert attacker.accuracy(x, y, 0.0, steps=5) == 1.0  # no budget: plain accuracy
-    accuracies = [attacker.accuracy(x, y, budget, steps=10) for budget in (0.02, 0.1, 0.5)]
-    assert accuracies == sorted(accuracies, reverse=True) and accuracies[-1] < 0.5
-    assert np.isclose(step_size_for(0.1, 10), 0.025)
-    subset = attack_subset(100, 10, seed=0)
-    assert len(subset) == 10 and list(subset) == sorted(subset)
-    assert list(subset) == list(attack_subset(100, 10, seed=0))
-    assert list(attack_subset(5, 10, seed=0)) == [0, 1, 2, 3, 4]
-
-
-# ---------------------------------------------------------------- figures and readings
-
-def test_figures_are_drawn_from_small_frames():
-    frame = fig2_frame()
-    fig = figures.multiplicity_figure(frame, "t")
-    assert isinstance(fig, Figure)
-    lr_svcca, lr_pm, lr_rot = fig.axes[:3]
-    assert len(lr_svcca.lines) == 2 and len(lr_pm.lines) == 2 and len(lr_rot.lines) == 2
-    assert lr_svcca.get_xscale() == "log" and lr_svcca.xaxis_inverted()  # lr descends
-    assert not fig.axes[3].xaxis_inverted()  # batch ascends
-    hypothesis = pd.DataFrame({"regime": ["lr"] * 3, "strategy": [3e-3, 1e-3, 1e-4],
-                               "pm_full": [3, 2, 1], "pm_subset": [1, 3, 2],
-                               "rm_subset_cnn": [-0.5, -0.6, -0.9],
-                               "rm_subset_fc1": [-0.5, -0.7, -0.9]})
-    fig = figures.hypothesis_figure(hypothesis)
-    assert len(fig.axes[0].lines) == 4
-    assert np.allclose(fig.axes[0].lines[0].get_ydata(), [0, 0.5, 1])  # pm_full, by lr
-    wide = sheets.sheet(sheet_values(), {"lr": [1e-3, 1e-4], "batch": [64]})
-    assert isinstance(figures.sheet_figure(wide, "accuracy"), Figure)
-    table = sheets.selection(pd.DataFrame({"a": [0.9, 0.8], "b": [0.5, 0.6]}), ["a"], [50])
-    assert isinstance(figures.selection_figure(table.assign(regime="lr")), Figure)
-    deltas = pd.DataFrame({"intervention": ["accuracy", "pgd_0.01"] * 2,
-                           "regime": ["lr", "lr", "batch", "batch"],
-                           "delta_max_all": [1.0, 5.0, 2.0, 3.0]})
-    assert len(figures.deltas_figure(deltas).axes[0].patches) == 4
-    confab = pd.DataFrame({"input": [4, 9], "label": [1, 2], "entropy": [1.0, 0.5],
-                           "counts": ["1:2 2:2", "2:3 0:1"]})
-    fig = figures.confabulation_figure(confab, np.zeros((2, 8, 8, 1)), columns=2)
-    assert "#4 true 1" in fig.axes[0].get_title()
-    assert isinstance(figures.table_figure(relations.table1_wide(relations.table1(frame))),
-                      Figure)
-
-
-def test_readings_state_computed_values():
-    lines = readings.multiplicity_reading(fig2_frame())
-    assert lines[0].startswith("lr: PM on test goes from 0.05 at lr=0.003 to 0.03 at "
-                               "lr=0.0001; SVCCA (fc1) from 0.8 to 0.9")
-    noted = fig2_frame().assign(note="")
-    assert readings.caution(noted) == []
-    noted.loc[3, "note"] = "fc1 of variant 0: 9 data points for 20 live neurons"
-    assert readings.caution(noted) == [f"Caution (1 of {len(noted)} rows): fc1 of variant 0: "
-                                       "9 data points for 20 live neurons"]
-    wide = sheets.sheet(sheet_values(), {"lr": [1e-3, 1e-4], "batch": [64]})
-    assert readings.sheet_reading(wide, "accuracy")[0].startswith(
-        "accuracy: Δmax^all = 35 pp; largest across seeds 35 pp (batch 64)")
-
-
-# ---------------------------------------------------------------- the command
 
 def imgctl(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
@@ -286,7 +57,7 @@ def test_report_writes_every_figure_and_csv_and_says_where(reported):
     assert "PM on test goes from" in text and "Hypothesis 1" in text and "| set |" in text
 
 
-def test_report_numbers_agree_with_the_sweeps_own_tables(reported, swept):
+def test_report_tables_are_drawn_from_the_sweeps_own_numbers(reported, swept):
     out, _ = reported
     strategies = pd.read_csv(swept / "strategies.csv")
     fig2 = pd.read_csv(out / "fig2-digits.csv")
@@ -328,20 +99,20 @@ def test_pgd_results_are_cached_so_a_second_pass_attacks_nothing(reported, swept
     merged = pgd.merge(cached[cached.budget == 0.1], on=["strategy", "variant"])
     assert len(merged) == 9 and np.allclose(merged.value, merged.accuracy)
     # a second pass over the same units finds every attack in the cache
-    attacks = report.Attacks(out / "pgd.csv", (0.02, 0.1), 2, 16)
+    attacks = intervention_table.Attacks(out / "pgd.csv", (0.02, 0.1), 2, 16)
     from image_experiments.storage import read_unit
     for path in sorted((swept / "units").glob("*.npz")):
         unit = read_unit(path)
-        key = report.unit_key(unit.meta, "target")
-        images = report.Images(None)
-        attacks.rows_for(key, unit, unit.checkpoints["target"], images.test_set(unit))
+        key = storage.unit_key(unit.meta, "target")
+        rebuilt = images.Images(None)
+        attacks.rows_for(key, unit, unit.checkpoints["target"], rebuilt.test_set(unit))
     assert attacks.computed == 0
     # the same unit hash with other weights (say, retrained by other code) is attacked again
     stored = unit.checkpoints["target"]
     nudged = [w.copy() for w in stored.weights]
     nudged[0][0] += 1e-3  # only the first checkpointed model changes
     attacks.rows_for(key, unit, dataclasses.replace(stored, weights=nudged),
-                     images.test_set(unit))
+                     rebuilt.test_set(unit))
     assert attacks.computed == 2  # its two budgets
 
 
@@ -354,18 +125,18 @@ def test_plot_redraws_from_the_csvs_alone(reported, tmp_path):
 
 
 def test_missing_images_skip_the_confabulation_figure_with_a_note(swept, monkeypatch):
-    import image_experiments.sweep as sweep
+    import image_experiments.prepare as prepare
 
     def missing(*args):
         raise UserError("digits: not found; tried nowhere")
 
-    monkeypatch.setattr(sweep, "prepare", missing)
+    monkeypatch.setattr(prepare, "prepare", missing)
     from image_experiments.storage import read_unit
     unit = read_unit(sorted((swept / "units").glob("*.npz"))[0])
-    images = report.Images(None)
-    assert images.test_set(unit) is None
-    assert "skipped" in images.notes[0] and len(images.notes) == 1
-    frame, pictures = report.confabulators([(unit.checkpoints["target"].probs("test"),
+    rebuilt = images.Images(None)
+    assert rebuilt.test_set(unit) is None
+    assert "skipped" in rebuilt.notes[0] and len(rebuilt.notes) == 1
+    frame, pictures = report_tables.confabulators([(unit.checkpoints["target"].probs("test"),
                                              unit.labels["test"], None)])
     assert pictures is None and len(frame) == 16
 

@@ -9,7 +9,7 @@ import scipy.linalg
 
 from image_experiments import representations as rep
 from image_experiments.similarity import SimilarityWarning, linear_cka
-from simulator.errors import UserError
+from irrepro.errors import UserError
 
 
 def rng(seed):

@@ -8,10 +8,15 @@ import pytest
 from click.testing import CliRunner
 
 from image_experiments.cli import main
-from image_experiments.similarity import (SimilarityWarning, linear_cka, load_activations,
-                                          pairwise_svcca, representational_multiplicity,
-                                          svcca)
-from simulator.errors import UserError
+from image_experiments.similarity import (
+    SimilarityWarning,
+    linear_cka,
+    load_activations,
+    pairwise_svcca,
+    representational_multiplicity,
+    svcca,
+)
+from irrepro.errors import UserError
 
 
 def rng(seed):

@@ -3,9 +3,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from irrepro.errors import UserError
+from irrepro.units import run_unit
 from simulator.cli import main
-from simulator.errors import UserError
-from simulator.sweep import expand, read_config, run_unit, units_for
+from simulator.sweep import expand, read_config, units_for
 
 CONFIG = """
 # a test sweep
@@ -109,6 +110,15 @@ def test_warm_start_pairs_start_from_one_trained_model(tiny):
     # With a vanishing learning rate every model stays at the warm-start weights: all
     # equal, and different from a fresh initialisation.
     fresh = run_setting(tiny(model="2", init="same", lr=1e-6))
-    for w, f in zip(out.weights, fresh.weights):
+    for w in out.weights:
         assert abs(w - w[:1]).max() < 1e-4
     assert not all(abs(w[0] - f[0]).max() < 1e-3 for w, f in zip(out.weights, fresh.weights))
+
+
+def test_a_long_sweep_says_its_estimate_before_it_starts_and_a_short_one_does_not(config_file):
+    from simulator.sweep import estimate_line
+
+    settings = expand(read_config(config_file))
+    assert estimate_line(units_for(settings, "/nonexistent")) == ""
+    long = expand(read_config(config_file), {"examples": "2^26", "pairs": 16})
+    assert estimate_line(units_for(long, "/nonexistent")).startswith("estimated ")

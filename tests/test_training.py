@@ -4,12 +4,22 @@ import numpy as np
 import pytest
 
 from image_experiments.datasets import load_dataset
-from image_experiments.training import (FIXED, REGIMES, BatchOrder, Seeds, Strategy,
-                                        TrainData, TrainOptions, Tracker,
-                                        evaluate_checkpoints, strategies, train_variants,
-                                        variant_seeds)
+from image_experiments.training import (
+    FIXED,
+    REGIMES,
+    BatchOrder,
+    Seeds,
+    Strategy,
+    Tracker,
+    TrainData,
+    TrainOptions,
+    evaluate_checkpoints,
+    strategies,
+    train_variants,
+    variant_seeds,
+)
 from image_experiments.transforms import OODSet, to_float
-from simulator.errors import UserError
+from irrepro.errors import UserError
 
 
 def test_the_regimes_are_the_papers():
@@ -109,12 +119,12 @@ def digits():
 @pytest.fixture(scope="module")
 def trained(digits):
     """Variants (0,0), (1,0), (0,1) trained twice, and variant (1,0) trained alone."""
-    options = TrainOptions(epochs_max=2, evals_per_epoch=2, target=0.3)
+    options = TrainOptions(epochs_max=2, evals_per_epoch=2)
     strategy = Strategy("lr", 3e-3)
     seeds = [Seeds(0, 0), Seeds(1, 0), Seeds(0, 1)]
-    first = train_variants(digits, strategy, seeds, options, progress=False)
-    again = train_variants(digits, strategy, seeds, options, progress=False)
-    alone = train_variants(digits, strategy, [Seeds(1, 0)], options, progress=False)
+    first = train_variants(digits, strategy, seeds, options, 0.3, progress=False)
+    again = train_variants(digits, strategy, seeds, options, 0.3, progress=False)
+    alone = train_variants(digits, strategy, [Seeds(1, 0)], options, 0.3, progress=False)
     return first, again, alone
 
 

@@ -100,6 +100,6 @@ def test_cross_data_images_are_matched_to_the_training_images_shape():
     svhn_like = images(4, size=32, channels=3)
     out = t.match_shape(svhn_like, (28, 28, 1))
     assert out.shape == (4, 28, 28, 1) and out.dtype == np.float32
-    assert 0 <= out.min() and out.max() <= 1
+    assert out.min() >= 0 and out.max() <= 1
     flat = t.match_shape(np.full((1, 32, 32, 3), [1.0, 0.0, 0.0], np.float32), (28, 28, 1))
     np.testing.assert_allclose(flat, 0.299, atol=1e-5)  # luma of pure red

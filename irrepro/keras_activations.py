@@ -1,18 +1,13 @@
-"""Activations shared by every model in irrepro: identity, ReLU, SmeLU(beta), Swish(beta).
+"""SmeLU and Swish as Keras-serializable callables, and every activation by name.
 
-Each is a Keras-serializable callable working on any backend tensor through ``keras.ops``, so
-it can be passed as ``activation=`` to any Keras layer (the simulator's models and the image
-CNNs alike) and saved with the model.
+Each works on any backend tensor through ``keras.ops``, so it can be passed as
+``activation=`` to any Keras layer (the simulator's models and the image CNNs alike) and
+saved with the model.
 """
-import keras
-from keras import ops
+from irrepro.activations import check_activation, check_beta
+from irrepro.tf import keras
 
-from simulator.errors import UserError
-
-ACTIVATIONS = ("identity", "relu", "smelu", "swish")
-#: Activations that take a beta parameter.
-PARAMETRIC = ("smelu", "swish")
-
+ops = keras.ops
 
 class _BetaActivation:
     """An activation with one parameter beta > 0, Keras-serializable by its config."""
@@ -55,24 +50,9 @@ class Swish(_BetaActivation):
         return x * ops.sigmoid(ops.convert_to_tensor(self.beta, dtype=x.dtype) * x)
 
 
-def check_beta(beta):
-    """Raise UserError unless beta > 0 (NaN included)."""
-    if not beta > 0:  # also rejects NaN
-        raise UserError(f"beta must be > 0 (got {beta:g}); try --beta 1.0")
-
-
 def get_activation(name, beta=1.0):
-    """The activation called ``name`` ('identity', 'relu', 'smelu', 'swish') as a callable.
-
-    ``beta`` is used by SmeLU and Swish only. Unknown names raise ``UserError``.
-    """
-    name = name.lower()
-    if name == "identity":
-        return keras.activations.linear
-    if name == "relu":
-        return keras.activations.relu
-    if name == "smelu":
-        return SmeLU(beta)
-    if name == "swish":
-        return Swish(beta)
-    raise UserError(f"unknown activation '{name}'; choose one of {', '.join(ACTIVATIONS)}")
+    """The activation called ``name`` ('identity', 'relu', 'smelu', 'swish') as a Keras
+    callable; ``beta`` is used by SmeLU and Swish only. Unknown names raise UserError."""
+    name = check_activation(name)
+    return {"identity": lambda: keras.activations.linear, "relu": lambda: keras.activations.relu,
+            "smelu": lambda: SmeLU(beta), "swish": lambda: Swish(beta)}[name]()

@@ -8,8 +8,8 @@ another worker, and if the whole sweep fails, running it again completes it.
 """
 import contextlib
 
-from simulator.errors import UserError
-from simulator.progress import progress_bar
+from irrepro.errors import UserError
+from irrepro.progress import progress_bar
 
 CONNECT_TIMEOUT_S = 3
 

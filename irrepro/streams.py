@@ -1,0 +1,36 @@
+"""Every random stream of irrepro, keyed on ``(seed, role, *keys)``.
+
+Streams are independent of one another and of the settings that do not concern them because
+each is drawn from ``numpy.random.SeedSequence([seed, role, *keys])``, and the roles of both
+domains are registered here, once: two uses can never share a role by accident. The numbers
+are part of every stored result (changing one changes the draws), so they never change.
+"""
+import enum
+
+import numpy as np
+
+
+class Role(enum.IntEnum):
+    """The role of a random stream; the values are fixed (see the module docstring)."""
+
+    # simulator (Snapp & Shamir)
+    DATA_MODEL = 0      # the true parameters theta / Theta
+    EVAL = 1            # the evaluation set
+    STREAM = 2          # each pair's example stream
+    SHUFFLE = 3         # each model's order inside a window
+    INIT = 4            # each model's initial weights
+    WARM = 5            # the warm-start model's stream and initial weights
+    # image experiments (Heljakka; Ganesh)
+    OOD = 100           # the transformations of each OOD set
+    IMAGE_INIT = 101    # a variant's initial weights
+    IMAGE_ORDER = 102   # a variant's mini-batch order
+    TRAIN_SUBSET = 103  # the random training subset
+    TEST_SUBSET = 104   # the random test subset (and OOD sets cut to it)
+    RM_POINTS = 105     # the test inputs whose activations are stored
+    NOISE = 106         # the exponential output noise of the privacy intervention
+    ATTACK = 107        # the test inputs attacked by PGD
+
+
+def rng_for(seed, role, *keys):
+    """A numpy Generator for the random stream ``(seed, role, *keys)``; ``role`` a :class:`Role`."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, int(role), *keys])))

@@ -1,0 +1,43 @@
+"""simulator.cost: what a setting costs before it runs, and the refusal of the impossible."""
+import pytest
+
+from irrepro.errors import UserError
+from simulator.config import Setting
+from simulator.cost import (
+    MAX_SECONDS,
+    check_feasible,
+    estimate_seconds,
+    memory_estimate,
+    steps_per_call,
+)
+from simulator.models import MLP, parse_model
+
+
+def test_steps_per_call_shrinks_for_large_models():
+    assert steps_per_call(MLP(()), 32, 32) == 4096
+    assert steps_per_call(MLP((1024, 512)), 32, 32) < 8
+
+
+def test_the_estimate_grows_with_examples_pairs_and_width():
+    base = Setting(model="tower", examples=2 ** 20, pairs=4)
+    assert estimate_seconds(Setting(model="tower", examples=2 ** 22, pairs=4)) > \
+        estimate_seconds(base)
+    assert estimate_seconds(Setting(model="tower", examples=2 ** 20, pairs=16)) > \
+        estimate_seconds(base)
+    assert estimate_seconds(Setting(model="mlp", examples=2 ** 20, pairs=4)) > \
+        estimate_seconds(base)
+
+
+def test_a_run_beyond_thirty_days_is_refused_with_the_fix():
+    setting = Setting(model="mlp", examples=2 ** 40, pairs=16)
+    assert estimate_seconds(setting) > MAX_SECONDS
+    with pytest.raises(UserError, match="would run for about .* days.*fewer --examples"):
+        check_feasible(setting)
+    assert check_feasible(Setting(model="linear", examples=2 ** 12, pairs=2)) < 60
+
+
+def test_more_pairs_than_memory_holds_is_refused_first():
+    setting = Setting(model="tower", examples=2 ** 11, pairs=2 ** 30)
+    assert memory_estimate(setting, parse_model("tower")) > 2 ** 40
+    with pytest.raises(UserError, match="use fewer --pairs"):
+        check_feasible(setting)

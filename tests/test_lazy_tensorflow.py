@@ -1,0 +1,53 @@
+"""End to end: TensorFlow starts only when a command trains or evaluates a model, so help,
+data checks, plots and comparisons answer at once (README: "Start-up")."""
+import subprocess
+import sys
+
+import pytest
+
+NO_TRAINING = ["irrepro", "irrepro.cli", "irrepro.config", "irrepro.activations",
+               "simulator", "simulator.cli", "simulator.config", "simulator.sweep",
+               "simulator.plots", "simulator.cost", "simulator.models", "simulator.results",
+               "image_experiments", "image_experiments.cli", "image_experiments.similarity",
+               "image_experiments.multiplicity", "image_experiments.analysis",
+               "image_experiments.report", "image_experiments.render",
+               "image_experiments.check", "image_experiments.sweep_config",
+               "image_experiments.cnn", "image_experiments.datasets"]
+
+
+def tensorflow_loaded(code):
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys\n"
+                          "print('tensorflow' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_modules_that_train_nothing_leave_tensorflow_out():
+    assert not tensorflow_loaded("\n".join(f"import {name}" for name in NO_TRAINING))
+
+
+def test_the_tensorflow_gateway_does_start_it_with_the_determinism_defaults():
+    code = ("import os\nfrom irrepro.tf import tf\n"
+            "assert os.environ['TF_ENABLE_ONEDNN_OPTS'] == '0'")
+    assert tensorflow_loaded(code)
+
+
+@pytest.mark.parametrize("args", [
+    ["simctl", "--help"], ["simctl", "run", "--help"], ["simctl", "sweep", "--help"],
+    ["simctl", "plot", "--help"], ["imgctl", "--help"], ["imgctl", "sweep", "--help"],
+    ["imgctl", "report", "--help"], ["imgctl", "data", "check", "digits"],
+    ["simctl", "sweep", "configs/fig2.yaml", "--dry-run"],
+])
+def test_commands_that_train_nothing_answer_without_tensorflow(args):
+    tool = "simulator.cli" if args[0] == "simctl" else "image_experiments.cli"
+    code = (f"import sys\nfrom {tool} import main\n"
+            f"try:\n    main({args[1:]!r}, prog_name={args[0]!r})\n"
+            "except SystemExit as done:\n    assert not done.code, done.code")
+    assert not tensorflow_loaded(code)
+
+
+def test_an_impossible_size_is_refused_before_tensorflow_starts():
+    code = ("import sys\nfrom simulator.cli import main\n"
+            "try:\n    main(['run', '--examples', '2^46', '--out', '/tmp/never.csv'])\n"
+            "except SystemExit as done:\n    assert done.code == 2, done.code")
+    assert not tensorflow_loaded(code)
