@@ -63,8 +63,7 @@ from image_experiments import bootstrap as bs
 from image_experiments import multiplicity as mm
 from image_experiments import rashomon
 from image_experiments import representations as rep
-from image_experiments.similarity import (SimilarityWarning, _centred_live, _same_points,
-                                          _top_basis)
+from image_experiments.similarity import SimilarityWarning, _centred_live, _same_points, _top_basis
 from irrepro.errors import UserError
 
 COLUMNS = ["metric", "value", "ci_low", "ci_high", "layer", "group", "model", "note"]
@@ -263,27 +262,58 @@ def _flat(acts, k):
     return np.asarray(acts[k]).reshape(np.shape(acts)[1], -1)
 
 
+def _note_of(messages):
+    """The distinct messages in one line: the first in full and how many more."""
+    messages = list(dict.fromkeys(messages))
+    if not messages:
+        return ""
+    more = len(messages) - 1
+    return messages[0] + (f" (and {more} more like it)" if more else "")
+
+
+def _pair_function(measure, layer, acts, flat, centred, names, batch_size):
+    """The function (a, b) -> value of ``measure`` for models a and b of one layer, with
+    what each model needs computed once (self-terms, bases)."""
+    if measure == "cka":
+        selfs = [np.linalg.norm(x.T @ x) for x in centred]
+        return lambda a, b: min(1.0, np.linalg.norm(centred[b].T @ centred[a]) ** 2
+                                / (selfs[a] * selfs[b]))
+    if measure == "cka_debiased":
+        if centred[0].shape[0] < 4:
+            raise UserError(f"act_{layer}: debiased CKA needs at least 4 inputs")
+        selfs = [rep._hsic1_parts(x, x) for x in centred]
+        scales = [rep._scale(x) for x in centred]
+        return lambda a, b: rep._ratio(rep._hsic1_parts(centred[a], centred[b]), selfs[a],
+                                       selfs[b], (names[a], names[b]), "debiased CKA",
+                                       (scales[a], scales[b]))
+    if measure == "cka_rbf":
+        return lambda a, b: rep.rbf_cka(flat[a], flat[b], names=(names[a], names[b]))
+    if measure == "pwcca":
+        bases = [_top_basis(x, 1.0) for x in centred]
+        return lambda a, b: 0.5 * (
+            rep._pwcca_centred(centred[a], centred[b], bases[a], bases[b])
+            + rep._pwcca_centred(centred[b], centred[a], bases[b], bases[a]))
+    if measure == "procrustes":
+        return lambda a, b: rep._procrustes_centred(centred[a], centred[b])
+    if measure == "cka_minibatch":
+        return lambda a, b: rep.minibatch_cka(acts[a], acts[b], batch_size,
+                                              (names[a], names[b]))
+    raise UserError(f"unknown representational measure '{measure}'; choose from "
+                    f"{', '.join(RM_MEASURES)}")
+
+
 def _rm_matrices(acts, layer, measures, variance, top, batch_size):
     """{measure: (matrix [K, K] of pairwise values, note)} for one layer's acts [K, n, ...]."""
     k = np.shape(acts)[0]
     names = [f"act_{layer} of model {i}" for i in range(k)]
     out = {}
-    caught = []
-
-    def note_of(messages):
-        messages = list(dict.fromkeys(messages))
-        if not messages:
-            return ""
-        more = len(messages) - 1
-        return messages[0] + (f" (and {more} more like it)" if more else "")
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SimilarityWarning)
-        flat = None
+        flat = centred = None
+        ratio_notes = {}
         if set(measures) - {"cka_minibatch"}:
             flat = _same_points([_flat(acts, i) for i in range(k)], names)
             centred = [_centred_live(x, name)[0] for x, name in zip(flat, names)]
-            ratio_notes = {}
         for measure in measures:
             start = len(caught)
             matrix = np.eye(k) if measure != "procrustes" else np.zeros((k, k))
@@ -293,47 +323,17 @@ def _rm_matrices(acts, layer, measures, variance, top, batch_size):
                     matrix[a, b] = matrix[b, a] = v
                 out[measure] = (matrix, result.note)
                 continue
-            if measure == "cka":
-                selfs = [np.linalg.norm(x.T @ x) for x in centred]
-                def pair(a, b):
-                    cross = np.linalg.norm(centred[b].T @ centred[a]) ** 2
-                    return min(1.0, cross / (selfs[a] * selfs[b]))
-            elif measure == "cka_debiased":
-                if centred[0].shape[0] < 4:
-                    raise UserError(f"act_{layer}: debiased CKA needs at least 4 inputs")
-                selfs = [rep._hsic1_parts(x, x) for x in centred]
-                scales = [rep._scale(x) for x in centred]
-                def pair(a, b):
-                    return rep._ratio(rep._hsic1_parts(centred[a], centred[b]), selfs[a],
-                                      selfs[b], (names[a], names[b]), "debiased CKA",
-                                      (scales[a], scales[b]))
-            elif measure == "cka_rbf":
-                def pair(a, b):
-                    return rep.rbf_cka(flat[a], flat[b], names=(names[a], names[b]))
-            elif measure == "pwcca":
-                bases = [_top_basis(x, 1.0) for x in centred]
-                pair = lambda a, b: 0.5 * (  # noqa: E731
-                    rep._pwcca_centred(centred[a], centred[b], bases[a], bases[b])
-                    + rep._pwcca_centred(centred[b], centred[a], bases[b], bases[a]))
-            elif measure == "procrustes":
-                pair = lambda a, b: rep._procrustes_centred(centred[a], centred[b])  # noqa: E731
-            elif measure == "cka_minibatch":
-                pair = lambda a, b: rep.minibatch_cka(acts[a], acts[b], batch_size,  # noqa: E731
-                                                      (names[a], names[b]))
-            else:
-                raise UserError(f"unknown representational measure '{measure}'; choose from "
-                                f"{', '.join(RM_MEASURES)}")
+            pair = _pair_function(measure, layer, acts, flat, centred, names, batch_size)
             for a, b in mm.pairs_of(k):
                 matrix[a, b] = matrix[b, a] = pair(a, b)
+            cautions = []
             if measure not in ("cka_minibatch", "cka_rbf"):  # rbf_cka warns by itself
                 if not ratio_notes:
                     ratio_notes.update((i, rep.ratio_note(x, names[i], "the layer"))
                                        for i, x in enumerate(centred))
                 cautions = [note for note in ratio_notes.values() if note]
-            else:
-                cautions = []
-            out[measure] = (matrix, note_of([*cautions,
-                                             *(str(w.message) for w in caught[start:])]))
+            out[measure] = (matrix, _note_of([*cautions,
+                                              *(str(w.message) for w in caught[start:])]))
     return out
 
 

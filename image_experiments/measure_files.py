@@ -139,10 +139,10 @@ def set_rows(probs, labels, layers, models, options):
         index = np.asarray(members)
         key = key if isinstance(key, tuple) else (key,)
         table = api.measure(probs[index], labels,
-                            activations={l: np.asarray(a)[index] for l, a in layers.items()},
+                            activations={name: np.asarray(a)[index] for name, a in layers.items()},
                             **options)
         keep = table[(table.group == "") & (table.metric.isin(
-            ["pm", "accuracy_mean", "label_disagreement", *(f"rm_{l}" for l in layers)]))]
+            ["pm", "accuracy_mean", "label_disagreement", *(f"rm_{name}" for name in layers)]))]
         for row in keep.itertuples(index=False):
             rows.append({**dict(zip(columns, key)), "models": len(index), "metric": row.metric,
                          "value": row.value, "ci_low": row.ci_low, "ci_high": row.ci_high,

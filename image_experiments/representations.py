@@ -50,9 +50,14 @@ import warnings
 
 import numpy as np
 
-from image_experiments.similarity import (MIN_RATIO, SimilarityWarning, _as_activations,
-                                          _canonical_correlations, _centred_live,
-                                          _same_points, _top_basis)
+from image_experiments.similarity import (
+    MIN_RATIO,
+    SimilarityWarning,
+    _as_activations,
+    _centred_live,
+    _same_points,
+    _top_basis,
+)
 from irrepro.errors import UserError
 
 
@@ -97,14 +102,14 @@ def _hsic1_parts(x, y):
         n * (n - 3))
 
 
-def _hsic1_gram(k, l):
+def _hsic1_gram(k, g):
     """HSIC_1 of two n x n kernel matrices (Song et al., 2012, eq. 5)."""
     n = k.shape[0]
-    k, l = k.copy(), l.copy()
+    k, g = k.copy(), g.copy()
     np.fill_diagonal(k, 0.0)
-    np.fill_diagonal(l, 0.0)
-    ones_k, ones_l = k.sum(axis=1), l.sum(axis=1)
-    return (np.sum(k * l) + ones_k.sum() * ones_l.sum() / ((n - 1) * (n - 2))
+    np.fill_diagonal(g, 0.0)
+    ones_k, ones_l = k.sum(axis=1), g.sum(axis=1)
+    return (np.sum(k * g) + ones_k.sum() * ones_l.sum() / ((n - 1) * (n - 2))
             - 2 / (n - 2) * (ones_k @ ones_l)) / (n * (n - 3))
 
 
@@ -163,13 +168,13 @@ def rbf_cka(a, b, threshold=1.0, debiased=False, names=("a", "b")):
         raise UserError(f"RBF CKA threshold must be > 0 (got {threshold}); Kornblith et al. "
                         "use 0.2 to 1")
     x, y = _prepared(a, b, names, "RBF CKA")
-    k, l = rbf_gram(x, threshold), rbf_gram(y, threshold)
+    k, g = rbf_gram(x, threshold), rbf_gram(y, threshold)
     if debiased:
         if x.shape[0] < 4:
             raise UserError(f"debiased RBF CKA needs at least 4 data points (got {x.shape[0]})")
-        return _ratio(_hsic1_gram(k, l), _hsic1_gram(k, k), _hsic1_gram(l, l), names,
+        return _ratio(_hsic1_gram(k, g), _hsic1_gram(k, k), _hsic1_gram(g, g), names,
                       "debiased RBF CKA", (1.0, 1.0))
-    kc, lc = _centre_gram(k), _centre_gram(l)
+    kc, lc = _centre_gram(k), _centre_gram(g)
     value = np.sum(kc * lc) / np.sqrt(np.sum(kc * kc) * np.sum(lc * lc))
     return float(min(1.0, value))
 

@@ -25,10 +25,10 @@ def pair(n=300, p1=20, p2=15, latent=5, noise=0.5, seed=0):
     return a, b
 
 
-def hsic_unbiased_by_hand(k, l):
+def hsic_unbiased_by_hand(k, g):
     """Song et al. (2012) eq. 5, written from the paper with explicit n x n matrices."""
     n = len(k)
-    kt, lt = k - np.diag(np.diag(k)), l - np.diag(np.diag(l))
+    kt, lt = k - np.diag(np.diag(k)), g - np.diag(np.diag(g))
     one = np.ones(n)
     return (np.trace(kt @ lt) + (one @ kt @ one) * (one @ lt @ one) / ((n - 1) * (n - 2))
             - 2 / (n - 2) * one @ kt @ lt @ one) / (n * (n - 3))
@@ -36,9 +36,9 @@ def hsic_unbiased_by_hand(k, l):
 
 def test_debiased_cka_matches_the_unbiased_hsic_formula_on_explicit_kernels():
     a, b = pair()
-    k, l = a @ a.T, b @ b.T  # HSIC_1 does not need centred features
-    expected = hsic_unbiased_by_hand(k, l) / np.sqrt(hsic_unbiased_by_hand(k, k)
-                                                      * hsic_unbiased_by_hand(l, l))
+    k, g = a @ a.T, b @ b.T  # HSIC_1 does not need centred features
+    expected = hsic_unbiased_by_hand(k, g) / np.sqrt(hsic_unbiased_by_hand(k, k)
+                                                      * hsic_unbiased_by_hand(g, g))
     assert rep.debiased_cka(a, b) == pytest.approx(expected, rel=1e-10)
     assert rep.debiased_cka(a, b) < linear_cka(a, b)  # the bias of linear CKA is upward here
 
@@ -65,12 +65,12 @@ def test_rbf_cka_matches_explicit_gaussian_kernels_with_the_median_bandwidth():
         return np.exp(-d / (2 * 0.5 ** 2 * np.median(d)))
 
     h = np.eye(120) - 1 / 120
-    k, l = h @ gram(a) @ h, h @ gram(b) @ h
-    expected = np.sum(k * l) / np.sqrt(np.sum(k * k) * np.sum(l * l))
+    k, g = h @ gram(a) @ h, h @ gram(b) @ h
+    expected = np.sum(k * g) / np.sqrt(np.sum(k * k) * np.sum(g * g))
     assert rep.rbf_cka(a, b, threshold=0.5) == pytest.approx(expected, rel=1e-10)
-    k, l = gram(a), gram(b)
-    unbiased = hsic_unbiased_by_hand(k, l) / np.sqrt(hsic_unbiased_by_hand(k, k)
-                                                      * hsic_unbiased_by_hand(l, l))
+    k, g = gram(a), gram(b)
+    unbiased = hsic_unbiased_by_hand(k, g) / np.sqrt(hsic_unbiased_by_hand(k, k)
+                                                      * hsic_unbiased_by_hand(g, g))
     assert rep.rbf_cka(a, b, 0.5, debiased=True) == pytest.approx(unbiased, rel=1e-10)
     assert rep.rbf_cka(a, a * 3 + 1) == pytest.approx(1.0, abs=1e-12)
 
@@ -116,9 +116,9 @@ def test_minibatch_cka_averages_unbiased_hsic_over_batches_and_reads_conv_maps(t
     for i in range(n // batch):
         x = maps_a[i * batch:(i + 1) * batch].reshape(batch, -1)
         y = maps_b[i * batch:(i + 1) * batch].reshape(batch, -1)
-        k, l = x @ x.T, y @ y.T
-        sums += (hsic_unbiased_by_hand(k, l), hsic_unbiased_by_hand(k, k),
-                 hsic_unbiased_by_hand(l, l))
+        k, g = x @ x.T, y @ y.T
+        sums += (hsic_unbiased_by_hand(k, g), hsic_unbiased_by_hand(k, k),
+                 hsic_unbiased_by_hand(g, g))
     expected = sums[0] / np.sqrt(sums[1] * sums[2])
     np.save(tmp_path / "a.npy", maps_a.astype(np.float32))
     mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
