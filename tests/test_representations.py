@@ -48,7 +48,7 @@ def test_debiased_cka_returns_nan_with_a_warning_instead_of_a_negative_square_ro
     # arithmetic (a U-statistic over 4 distinct points always sees 3 equal ones), and
     # rounding makes it +-1e-17: a naive sqrt gives NaN, complex numbers or huge values.
     a = np.array([[0.529], [-6.375], [0.529], [0.529], [0.529]]) @ np.ones((1, 3))
-    b = rng(3).standard_normal((5, 3))
+    b = rng(3).standard_normal((5, 1))
     x = a - a.mean(0)
     assert abs(hsic_unbiased_by_hand(x @ x.T, x @ x.T)) < 1e-12
     with pytest.warns(SimilarityWarning, match="undefined"):
