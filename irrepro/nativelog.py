@@ -7,8 +7,6 @@ one-line message. :func:`quiet_native_logs` captures file descriptor 2 while Ten
 starts and writes back every line that is not such a notice.
 """
 import contextlib
-import importlib.abc
-import importlib.util
 import os
 import re
 import sys
@@ -41,46 +39,3 @@ def quiet_native_logs():
             captured.seek(0)
             lines = captured.read().decode(errors="replace").splitlines(keepends=True)
             sys.stderr.write("".join(line for line in lines if not is_noise(line)))
-
-
-class _QuietLoader(importlib.abc.Loader):
-    """Runs TensorFlow's own loader with fd 2 filtered, then asks it for GPUs (the CUDA
-    probe prints its notices then), so both happen inside :func:`quiet_native_logs`."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self.loader  # as if never wrapped
-        with quiet_native_logs():
-            self.loader.exec_module(module)
-            module.config.list_physical_devices("GPU")
-
-
-class _QuietFinder(importlib.abc.MetaPathFinder):
-    """Finds ``tensorflow`` as Python would and wraps its loader in :class:`_QuietLoader`;
-    removes itself after the first look, so every other import is untouched."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
-            return None
-        _remove_finder()
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
-        return spec
-
-
-def _remove_finder():
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietFinder)]
-
-
-def quiet_tensorflow_start():
-    """Filter TensorFlow's native start-up notices whenever it is first imported (now, if
-    it already is: nothing to do). TensorFlow is not imported by this call."""
-    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietFinder)
-                                                   for f in sys.meta_path):
-        sys.meta_path.insert(0, _QuietFinder())
