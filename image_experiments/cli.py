@@ -191,6 +191,10 @@ def _parse_strategies(text):
                    "trains every variant until it converges.")
 @click.option("--activation", type=click.Choice(["relu", "smelu", "swish"]), default=None,
               help="Activation of every hidden layer.")
+@click.option("--checkpoint", type=click.Choice(["target", "final"]), default=None,
+              help="target: Heljakka's risk-equivalent checkpoints; final: Ganesh's protocol, "
+                   "--epochs-max epochs without early stopping, the last epoch evaluated. "
+                   "[default: the config's; the cifar10_skewed study is final only]")
 @click.option("--seed", type=int, default=None, help="Experiment seed.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder searched first for the data files.")
@@ -209,6 +213,14 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
     checkpoint each at the regime's target test accuracy, and measure their predictive
     and representational multiplicity on the test set and the OOD sets.
 
+    NAME cifar10_skewed (or a YAML with `study: ganesh`) runs Ganesh's (2023) study
+    instead: CIFAR10-Skewed built from the CIFAR-10 files, a CIFAR ResNet-18 trained for a
+    fixed number of epochs along his axes (learning rate, batch size, augmentation,
+    optimizer), --variants seeds per value, each model evaluated at its last epoch under his
+    interventions; `imgctl report OUT` then draws his multiplicity sheets. It takes
+    --variants, --epochs-max, --train-subset, --test-subset, --seed, --checkpoint final,
+    --data-dir, --out, --smoke and --progress.
+
     One unit per (regime, strategy), its K variants trained together; finished units are
     skipped, so an interrupted sweep resumes. Writes OUT/variants.csv, OUT/strategies.csv
     (PM, RM), OUT/pairs.csv (prediction differences, churn, SVCCA) and OUT/timings.csv.
@@ -221,8 +233,16 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
       imgctl sweep cifar9 --target-accuracy 0.7 --strategies 1e-3,1e-4,64,256
       imgctl sweep svhn --workers 2 --no-progress
       imgctl sweep fashion_mnist --scheduler tcp://10.0.0.5:8786
+      imgctl sweep cifar10_skewed --smoke --data-dir /data/images
     """
     import contextlib
+
+    from image_experiments.axes import is_study
+
+    if is_study(name):
+        _study_sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress,
+                     flags)
+        return
 
     from image_experiments.sweep import load_sweep, run_sweep
     from image_experiments.training import setup_device
@@ -242,6 +262,33 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
     click.echo(f"ran {report.probes_run + report.units_run} of {report.probes + report.units} "
                f"units ({report.probes + report.units - report.probes_run - report.units_run} "
                f"already done); wrote {', '.join(map(str, report.written.values()))}")
+
+
+def _study_sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, flags):
+    """``imgctl sweep`` of a Ganesh study (image_experiments.axes)."""
+    from image_experiments.axes import load_study, run_study
+    from simulator.errors import UserError
+
+    foreign = [f"--{key.replace('_', '-')}" for key, value in
+               {**flags, "strategies": strategies, "scheduler": scheduler,
+                "workers": workers}.items()
+               if value is not None and key not in ("variants", "epochs_max", "train_subset",
+                                                    "test_subset", "seed", "checkpoint")]
+    if foreign:
+        raise UserError(f"{', '.join(foreign)} do(es) not apply to the study {name}; it "
+                        "varies its config's axes (see configs/img_cifar10_skewed.yaml)")
+    epochs = flags["epochs_max"]
+    if epochs is not None and epochs != int(epochs):
+        raise UserError(f"--epochs-max {epochs:g}: the study trains whole epochs")
+    overrides = {"seeds": flags["variants"], "epochs": None if epochs is None else int(epochs),
+                 "train_subset": flags["train_subset"], "test_subset": flags["test_subset"],
+                 "seed": flags["seed"], "checkpoint": flags["checkpoint"]}
+    study = load_study(name, overrides, smoke=smoke)
+    out = out or Path("results") / study.name
+    ran, total, seconds = run_study(study, out, data_dir, progress)
+    click.echo(f"trained {ran} of {total} models ({total - ran} already done) in "
+               f"{seconds:.0f} s: {len(study.configurations())} configurations x "
+               f"{study.seeds} seeds; `imgctl report {out}` draws the sheets")
 
 
 class CommaList(click.ParamType):
@@ -289,8 +336,9 @@ def _listed(name):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder searched first for the data files (images for the confabulation "
                    "figure and the PGD attacks; without them both are skipped).")
-@click.option("--checkpoint", type=click.Choice(["target", "pseudo_max"]), default="target",
-              show_default=True, help="Which stored checkpoints to analyse.")
+@click.option("--checkpoint", type=click.Choice(["target", "pseudo_max", "final"]),
+              default=None, help="Which stored checkpoints to analyse. [default: what the "
+                                 "units store: target, or final for --checkpoint final sweeps]")
 @click.option("--metric", "metrics", type=CommaList(str, "accuracy,worst_class,pgd"),
               default=_listed("metrics"), show_default=True,
               help="Interventions to draw multiplicity sheets of: accuracy, worst_class, "
@@ -302,8 +350,8 @@ def _listed(name):
                    "'unforeseen'.")
 @click.option("--noise-rate", "noise_rates", type=CommaList(float, "5,2"),
               default=_listed("noise_rates"), show_default=True,
-              help="Rates lambda of the exponential noise added to the class probabilities "
-                   "(mean 1/lambda: a smaller rate is more noise).")
+              help="Rates lambda of the exponential noise lambda * Exp(1) added to the class "
+                   "probabilities (mean lambda: a larger rate is more noise, Ganesh's Fig. 6).")
 @click.option("--pgd-budget", "pgd_budgets", type=CommaList(float, "0.01,0.03"),
               default=_listed("pgd_budgets"), show_default=True,
               help="L-infinity budgets of the PGD attacks (pixels in [0, 1]).")
@@ -353,12 +401,44 @@ def report(results_dir, out, progress, **options):
     """
     from image_experiments.render import render
     from image_experiments.report import ReportOptions, compute, default_out
+    from image_experiments.study_report import is_study_results
 
+    if is_study_results(results_dir):
+        _study_report(results_dir, out, progress, options)
+        return
+    if options["checkpoint"] is None:
+        from image_experiments.report import stored_checkpoint
+
+        options["checkpoint"] = stored_checkpoint(results_dir)
     settings = ReportOptions(**options)
     out = out or default_out(results_dir, settings.checkpoint)
     written = compute(results_dir, out, settings, progress)
     written += render(out)
     _print_report(out, written)
+
+
+def _study_report(results_dir, out, progress, options):
+    """``imgctl report`` of a Ganesh study: his sheets and model selection."""
+    from image_experiments import study_report
+    from simulator.errors import UserError
+
+    changed = [f"--{key.replace('_', '-')}" for key, value in options.items()
+               if key not in ("top_percents", "data_dir", "checkpoint")
+               and value != REPORT_DEFAULTS.get(key)]
+    if options["checkpoint"] not in (None, "final"):
+        changed.append(f"--checkpoint {options['checkpoint']}")
+    if changed:
+        raise UserError(f"{', '.join(changed)} do(es) not apply to a study's results (final "
+                        "checkpoints; its metrics, rates and budgets are its config's)")
+    percents = (None if options["top_percents"] == tuple(REPORT_DEFAULTS["top_percents"])
+                else options["top_percents"])
+    out = out or Path(results_dir) / "report"
+    written = study_report.compute(results_dir, out, percents, progress)
+    written += study_report.render(out)
+    _print_report(out, written)
+    for row in study_report.comparison(out).itertuples():
+        paper = "" if row.paper != row.paper else f"   (Ganesh: {row.paper:.2f})"
+        click.echo(f"Δmax^all {row.intervention}: {row.ours:.2f}{paper}")
 
 
 @main.command()
@@ -372,8 +452,12 @@ def plot(report_dir):
       imgctl plot results/img-digits/report
       imgctl plot /tmp/mnist-lr1e-3
     """
-    from image_experiments.render import render
+    from image_experiments import study_report
+    from image_experiments.render import read_manifest, render
 
+    if read_manifest(report_dir).get("study"):
+        _print_report(report_dir, study_report.render(report_dir))
+        return
     _print_report(report_dir, render(report_dir))
 
 

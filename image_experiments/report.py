@@ -90,8 +90,17 @@ class ReportOptions:
 
 
 def default_out(results_dir, checkpoint):
-    """RESULTS_DIR/report for the target checkpoint, RESULTS_DIR/report-<kind> otherwise."""
-    return Path(results_dir) / ("report" if checkpoint == "target" else f"report-{checkpoint}")
+    """RESULTS_DIR/report for the target or final checkpoint (a sweep stores one of them),
+    RESULTS_DIR/report-<kind> otherwise."""
+    return Path(results_dir) / ("report" if checkpoint in ("target", "final")
+                                else f"report-{checkpoint}")
+
+
+def stored_checkpoint(results_dir):
+    """The checkpoint kind the sweep in ``results_dir`` trained for: 'final' (--checkpoint
+    final) or 'target' (issue 15: the report uses what the units store)."""
+    paths = unit_paths(results_dir)
+    return read_unit_meta(paths[0]).get("checkpoint_kind", "target")
 
 
 def unit_paths(results_dir):

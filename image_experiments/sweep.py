@@ -80,6 +80,7 @@ class ImageSweep:
     activation: str = "relu"
     beta: float = 1.0
     vary: str = "both"
+    checkpoint: str = "target"
     seed: int = 0
     scheduler: str | None = None
     workers: int | None = None
@@ -95,6 +96,12 @@ class ImageSweep:
         if self.activation not in ACTIVATIONS:
             raise UserError(f"unknown activation '{self.activation}'; choose one of "
                             f"{', '.join(ACTIVATIONS)}")
+        # --checkpoint final (issue 15): Ganesh's protocol beside the risk-equivalent target
+        if self.checkpoint not in ("target", "final"):
+            raise UserError(f"unknown --checkpoint '{self.checkpoint}'; choose target or final")
+        if self.checkpoint == "final" and self.pseudo_max:
+            raise UserError("--pseudo-max needs risk-equivalent training; it does not go with "
+                            "--checkpoint final")
         if self.variants < 2:
             raise UserError(f"--variants must be at least 2 (got {self.variants}): "
                             "multiplicity compares variants")
@@ -116,13 +123,20 @@ class ImageSweep:
         return list(REGIMES) if self.regime == "both" else [self.regime]
 
     def target_for(self, regime):
-        """The given target accuracy of ``regime``, or None (to be found)."""
+        """The given target accuracy of ``regime``, or None (to be found; never with
+        --checkpoint final, which needs none)."""
+        if self.checkpoint == "final":
+            return None
         if isinstance(self.target_accuracy, dict):
             return self.target_accuracy.get(regime)
         return self.target_accuracy
 
     def options(self, target, pseudo_max=None):
-        """The :class:`TrainOptions` for training towards ``target``."""
+        """The :class:`TrainOptions` for training towards ``target`` (final: no target, no
+        early stopping, epochs_max epochs)."""
+        if self.checkpoint == "final":
+            return TrainOptions(self.activation, self.beta, self.seed, self.epochs_max,
+                                self.evals_per_epoch, None, False, None)
         return TrainOptions(self.activation, self.beta, self.seed, self.epochs_max,
                             self.evals_per_epoch, target,
                             self.pseudo_max if pseudo_max is None else pseudo_max,
@@ -131,6 +145,8 @@ class ImageSweep:
     def as_dict(self):
         params = dataclasses.asdict(self)
         params["strategies"] = list(self.strategies) if self.strategies else None
+        if params["checkpoint"] == "target":  # the default: hashes of older units unchanged
+            del params["checkpoint"]
         return params
 
     def config_hash(self):
@@ -278,8 +294,15 @@ class TrainUnit:
         result = train_variants(prepared.train, self.strategy, seeds,
                                 sweep.options(self.target), progress)
         tracker = result.tracker
-        checkpoints = {"target": tracker.target}
-        meta_extra = {}
+        if sweep.checkpoint == "final":  # the last evaluation, after epochs_max epochs
+            from image_experiments.training import Checkpoint
+
+            checkpoints = {"final": [Checkpoint(tracker.steps[-1], float(tracker.history[-1][k]),
+                                                result.group.get_weights(k))
+                                     for k in range(len(seeds))]}
+        else:
+            checkpoints = {"target": tracker.target}
+        meta_extra = {"checkpoint_kind": sweep.checkpoint}
         if sweep.pseudo_max:
             level, checkpoints["pseudo_max"] = tracker.pseudo_max()
             meta_extra["pseudo_max_level"] = level
@@ -327,6 +350,8 @@ def unit_path(out, kind, sweep, strategy, target=None):
 
 def probe_units(sweep, out, data_dir=None):
     """The probe units of the regimes without a given target."""
+    if sweep.checkpoint == "final":
+        return []  # fixed epochs: no target to find
     return [ProbeUnit(sweep, s, unit_path(out, "probe", sweep, s), data_dir)
             for regime in sweep.regimes() if sweep.target_for(regime) is None
             for s in strategies(regime, sweep.strategies)]
@@ -337,7 +362,7 @@ def targets_from(sweep, probes):
     targets = {}
     for regime in sweep.regimes():
         given = sweep.target_for(regime)
-        if given is not None:
+        if given is not None or sweep.checkpoint == "final":
             targets[regime] = given
             continue
         best = [json.loads(p.path.read_text())["best_accuracy"]
