@@ -257,8 +257,11 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
         report = run_sweep(config, out, data_dir, executor, progress)
     for note in report.notes:
         click.echo(f"note: {note}")
-    targets = ", ".join(f"{regime} {target:g}" for regime, target in report.targets.items())
-    click.echo(f"target accuracy: {targets}")
+    if config.checkpoint == "final":
+        click.echo(f"checkpoint: final, after {config.epochs_max:g} epochs")
+    else:
+        targets = ", ".join(f"{regime} {target:g}" for regime, target in report.targets.items())
+        click.echo(f"target accuracy: {targets}")
     click.echo(f"ran {report.probes_run + report.units_run} of {report.probes + report.units} "
                f"units ({report.probes + report.units - report.probes_run - report.units_run} "
                f"already done); wrote {', '.join(map(str, report.written.values()))}")
