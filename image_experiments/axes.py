@@ -190,9 +190,16 @@ def study_path(name):
     return path if name in STUDIES and path.exists() else None
 
 
-def load_study(name, overrides=None, smoke=False):
+SCALES = ("smoke", "cpu")  # the blocks a study config may hold besides its own scale
+
+
+def load_study(name, overrides=None, smoke=False, scale=None):
     """The :class:`Study` of preset or file ``name``, its 'smoke' block applied when
-    ``smoke``, then ``overrides`` (None values ignored)."""
+    ``smoke`` (or its block ``scale``: 'smoke' or 'cpu'), then ``overrides`` (None values
+    ignored)."""
+    scale = "smoke" if smoke and scale is None else scale
+    if scale is not None and scale not in SCALES:
+        raise UserError(f"unknown --scale '{scale}'; choose {', '.join(SCALES)}")
     path = study_path(name)
     if path is None:
         raise UserError(f"unknown study '{name}'; choose {', '.join(STUDIES)} or a YAML file")
@@ -201,8 +208,10 @@ def load_study(name, overrides=None, smoke=False):
     except yaml.YAMLError:
         raise UserError(f"study config {path} is not valid YAML") from None
     config.pop("study", None)
-    smoke_block = config.pop("smoke", None) or {}
-    params = {**config, **(smoke_block if smoke else {}),
+    blocks = {name: config.pop(name, None) or {} for name in SCALES}
+    if scale is not None and not blocks[scale]:
+        raise UserError(f"study config {path} has no '{scale}' block")
+    params = {**config, **(blocks[scale] if scale else {}),
               **{k: v for k, v in (overrides or {}).items() if v is not None}}
     fields = {f.name for f in dataclasses.fields(Study)}
     unknown = sorted(set(params) - fields)

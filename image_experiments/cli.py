@@ -201,13 +201,17 @@ def _parse_strategies(text):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder [default: results/img-<name>].")
 @click.option("--smoke", is_flag=True, help="Apply the config's tiny 'smoke' scale.")
+@click.option("--scale", type=click.Choice(["smoke", "cpu"]), default=None,
+              help="Studies (cifar10_skewed) only: apply the config's block of that name "
+                   "('cpu': the largest scale measured to fit ~15 min on 2 CPU cores).")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
               help="Send the units to this Dask distributed scheduler.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Start a local Dask cluster of N worker processes for the units.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars [default: on when stderr is a terminal].")
-def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, **flags):
+def sweep(name, strategies, data_dir, out, smoke, scale, scheduler, workers, progress,
+          **flags):
     """Train K seed variants of every strategy of a regime on data set NAME (mnist,
     fashion_mnist, cifar9, svhn, digits; preset configs/img_NAME.yaml, or a YAML file),
     checkpoint each at the regime's target test accuracy, and measure their predictive
@@ -219,7 +223,7 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
     optimizer), --variants seeds per value, each model evaluated at its last epoch under his
     interventions; `imgctl report OUT` then draws his multiplicity sheets. It takes
     --variants, --epochs-max, --train-subset, --test-subset, --seed, --checkpoint final,
-    --data-dir, --out, --smoke and --progress.
+    --data-dir, --out, --smoke, --scale and --progress.
 
     One unit per (regime, strategy), its K variants trained together; finished units are
     skipped, so an interrupted sweep resumes. Writes OUT/variants.csv, OUT/strategies.csv
@@ -240,9 +244,11 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
     from image_experiments.axes import is_study
 
     if is_study(name):
-        _study_sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress,
-                     flags)
+        _study_sweep(name, strategies, data_dir, out, smoke, scale, scheduler, workers,
+                     progress, flags)
         return
+    if scale is not None:
+        raise click.UsageError("--scale applies to studies (cifar10_skewed) only; use --smoke")
 
     from image_experiments.sweep import load_sweep, run_sweep
     from image_experiments.training import setup_device
@@ -267,7 +273,8 @@ def sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, 
                f"already done); wrote {', '.join(map(str, report.written.values()))}")
 
 
-def _study_sweep(name, strategies, data_dir, out, smoke, scheduler, workers, progress, flags):
+def _study_sweep(name, strategies, data_dir, out, smoke, scale, scheduler, workers, progress,
+                 flags):
     """``imgctl sweep`` of a Ganesh study (image_experiments.axes)."""
     from image_experiments.axes import load_study, run_study
     from simulator.errors import UserError
@@ -286,7 +293,9 @@ def _study_sweep(name, strategies, data_dir, out, smoke, scheduler, workers, pro
     overrides = {"seeds": flags["variants"], "epochs": None if epochs is None else int(epochs),
                  "train_subset": flags["train_subset"], "test_subset": flags["test_subset"],
                  "seed": flags["seed"], "checkpoint": flags["checkpoint"]}
-    study = load_study(name, overrides, smoke=smoke)
+    if smoke and scale not in (None, "smoke"):
+        raise UserError(f"--smoke and --scale {scale} ask for two scales; give one")
+    study = load_study(name, overrides, smoke=smoke, scale=scale)
     out = out or Path("results") / study.name
     ran, total, seconds = run_study(study, out, data_dir, progress)
     click.echo(f"trained {ran} of {total} models ({total - ran} already done) in "
@@ -355,7 +364,7 @@ def _listed(name):
               default=_listed("noise_rates"), show_default=True,
               help="Rates lambda of the exponential noise lambda * Exp(1) added to the class "
                    "probabilities (mean lambda: a larger rate is more noise, Ganesh's Fig. 6).")
-@click.option("--pgd-budget", "pgd_budgets", type=CommaList(float, "0.01,0.03"),
+@click.option("--pgd-budget", "pgd_budgets", type=CommaList(float, "0.005,0.01"),
               default=_listed("pgd_budgets"), show_default=True,
               help="L-infinity budgets of the PGD attacks (pixels in [0, 1]).")
 @click.option("--pgd-points", type=click.IntRange(min=1), default=REPORT_DEFAULTS["pgd_points"],
@@ -409,11 +418,13 @@ def report(results_dir, out, progress, **options):
     if is_study_results(results_dir):
         _study_report(results_dir, out, progress, options)
         return
-    if options["checkpoint"] is None:
+    import dataclasses
+
+    settings = ReportOptions(**{**options, "checkpoint": options["checkpoint"] or "target"})
+    if options["checkpoint"] is None:  # what the units store (after the options' checks)
         from image_experiments.report import stored_checkpoint
 
-        options["checkpoint"] = stored_checkpoint(results_dir)
-    settings = ReportOptions(**options)
+        settings = dataclasses.replace(settings, checkpoint=stored_checkpoint(results_dir))
     out = out or default_out(results_dir, settings.checkpoint)
     written = compute(results_dir, out, settings, progress)
     written += render(out)

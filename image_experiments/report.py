@@ -59,7 +59,7 @@ class ReportOptions:
     metrics: tuple = ("accuracy", "worst_class", "ood_xflip", "noise", "pgd")
     select: tuple = ("worst_class", "ood_xflip", "noise", "pgd")
     noise_rates: tuple = (5.0, 2.0)
-    pgd_budgets: tuple = (0.01, 0.03)
+    pgd_budgets: tuple = (0.005, 0.01)  # Ganesh's selection and unforeseen budgets
     pgd_points: int = 256
     pgd_steps: int = 10
     top_percents: tuple = (75.0, 50.0)
@@ -75,7 +75,7 @@ class ReportOptions:
         if not self.noise_rates or min(self.noise_rates) <= 0:
             raise UserError("--noise-rate takes positive rates, e.g. 5,2")
         if not self.pgd_budgets or min(self.pgd_budgets) < 0:
-            raise UserError("--pgd-budget takes budgets >= 0, e.g. 0.01,0.03")
+            raise UserError("--pgd-budget takes budgets >= 0, e.g. 0.005,0.01")
         if not self.top_percents or not all(0 < p <= 100 for p in self.top_percents):
             raise UserError("--top-percent takes percentages in (0, 100], e.g. 75,50")
         parse_strategy(self.strategy)  # a UserError now rather than after the work
