@@ -218,3 +218,16 @@ def test_checkpoint_final_trains_fixed_epochs_and_the_report_uses_it(tmp_path):
     assert set(frame["checkpoint"]) == {"final"}
     bad = imgctl("sweep", "digits", "--smoke", "--checkpoint", "final", "--out", out)
     assert bad.exit_code == 2 and "--pseudo-max" in bad.output  # the smoke preset asks it
+
+
+def test_an_architecture_axis_and_the_cpu_scale_load(tmp_path):
+    config = tmp_path / "arch.yaml"
+    config.write_text(json.dumps({"study": "ganesh", "dataset": "cifar10_skewed",
+                                  "defaults": DEFAULTS,
+                                  "axes": {"architecture": ["resnet18", "resnet34"]}}))
+    study = load_study(config)
+    assert [c["architecture"] for c in study.configurations()] == ["resnet18", "resnet34"]
+    assert study.rows()[1][:2] == ("architecture", "resnet34")
+    cpu = load_study("cifar10_skewed", scale="cpu")
+    assert (cpu.width, cpu.epochs, cpu.train_subset) == (8, 2, 2000)
+    assert cpu.training_hash() != load_study("cifar10_skewed", smoke=True).training_hash()
