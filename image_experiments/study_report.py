@@ -60,6 +60,7 @@ def model_values(meta, arrays, study):
     probs = {name.removeprefix("logp."): np.exp(arrays[name].astype(np.float64))[None]
              for name in arrays if name.startswith("logp.")}
     values = {"accuracy": float(mm.accuracy(probs["test"], labels)[0])}
+    logp_test = arrays["logp.test"].astype(np.float64)[None]  # not log(exp()): no underflow
     for name in arrays:
         if name.startswith("group."):
             group = name.removeprefix("group.")
@@ -77,7 +78,7 @@ def model_values(meta, arrays, study):
         # the same draws on the log-probabilities (= on the logits: a per-input constant
         # apart, which no argmax sees), the reading under which his lambda = 5 can spread
         values[f"noise_logit_{float(rate):g}"] = float(
-            interventions.output_noise_accuracy(np.log(probs["test"]), labels, float(rate),
+            interventions.output_noise_accuracy(logp_test, labels, float(rate),
                                                 meta["experiment_seed"])[0])
     for budget, accuracy in zip(meta["pgd_budgets"], arrays["pgd"]):
         values[sheets.intervention_name("pgd", float(budget))] = float(accuracy)
