@@ -1,8 +1,9 @@
 """Training augmentations of Ganesh's (2023) augmentation axis, seeded per model.
 
 ``randaugment``     Keras 3's ``keras.layers.RandAugment`` (Cubuk et al., 2020) on pixels in
-                    [0, 1]: ``num_ops`` = 2 operations per image at ``factor`` 0.3 (about
-                    torchvision's default magnitude 9 of 31 bins), compiled once per image
+                    [0, 1]: ``num_ops`` = 2 operations per image at ``factor`` (the study
+                    config's ``randaugment_factor``, 0.3: about torchvision's default
+                    magnitude 9 of 31 bins), compiled once per image
                     shape; each model's stream is set by reseeding the layer's seed
                     generators to (seed, 0), which is what ``RandAugment(seed=seed)`` starts
                     from.
@@ -23,7 +24,7 @@ import numpy as np
 
 KINDS = ("randaugment", "trivialaugment", "none")
 BINS = 31
-RANDAUGMENT = dict(num_ops=2, factor=0.3)
+RANDAUGMENT_OPS = 2
 TA_OPS = ("identity", "shear_x", "shear_y", "translate_x", "translate_y", "rotate",
           "brightness", "color", "contrast", "sharpness", "posterize", "solarize",
           "autocontrast", "equalize")
@@ -148,7 +149,7 @@ class Augmenter:
     :meth:`reseed` starts a model's stream, calling it augments a batch (NumPy in and out).
     """
 
-    def __init__(self, kind, shape):
+    def __init__(self, kind, shape, factor=0.3):
         if kind not in KINDS:
             raise ValueError(f"unknown augmentation '{kind}'; choose {', '.join(KINDS)}")
         self.kind, self.shape = kind, tuple(shape)
@@ -157,7 +158,8 @@ class Augmenter:
             import keras
             import tensorflow as tf
 
-            self.layer = keras.layers.RandAugment(value_range=(0, 1), seed=0, **RANDAUGMENT)
+            self.layer = keras.layers.RandAugment(value_range=(0, 1), seed=0,
+                                                  num_ops=RANDAUGMENT_OPS, factor=factor)
             self._apply = tf.function(lambda images: self.layer(images, training=True),
                                       input_signature=[tf.TensorSpec([None, *self.shape],
                                                                      tf.float32)])

@@ -68,6 +68,7 @@ class Study:
     width: int = 64
     sgd_momentum: float = 0.9
     adam_lr: float = 1e-3
+    randaugment_factor: float = 0.3
     checkpoint: str = "final"
     train_subset: int | None = None
     test_subset: int | None = None
@@ -278,8 +279,9 @@ class Workers:
     initialisation, one optimizer per kind reset between units, one augmenter per kind,
     one PGD attacker per model."""
 
-    def __init__(self, shape, classes, width):
+    def __init__(self, shape, classes, width, randaugment_factor=0.3):
         self.shape, self.classes, self.width = tuple(shape), classes, width
+        self.randaugment_factor = randaugment_factor
         self.models, self.steps, self.optimizers, self.augmenters = {}, {}, {}, {}
         self.attackers, self.forwards = {}, {}
 
@@ -339,7 +341,7 @@ class Workers:
         from image_experiments.augment import Augmenter
 
         if kind not in self.augmenters:
-            self.augmenters[kind] = Augmenter(kind, self.shape)
+            self.augmenters[kind] = Augmenter(kind, self.shape, self.randaugment_factor)
         return self.augmenters[kind]
 
     def attacker(self, architecture):
@@ -482,7 +484,8 @@ def run_study(study, out, data_dir=None, progress=None):
     if todo:
         setup_device()
         data = load_data(study, data_dir)
-        workers = Workers(data.x_train.shape[1:], len(data.class_names), study.width)
+        workers = Workers(data.x_train.shape[1:], len(data.class_names), study.width,
+                          study.randaugment_factor)
         with progress_bar(len(todo), "units", progress, "models") as bar:
             for unit in todo:
                 train_unit(unit, data, workers, progress)

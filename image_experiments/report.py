@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from image_experiments import multiplicity as mm
-from image_experiments import relations, sheets
+from image_experiments import interventions, relations, sheets
 from image_experiments.attacks import PGD, attack_subset
 from image_experiments.cnn import RM_LAYERS, build_cnn
 from image_experiments.confabulation import most_confabulated
@@ -44,7 +44,8 @@ KEY_COLUMNS = ["dataset", "regime", "strategy", "lr", "batch", "checkpoint", "un
 MODEL_COLUMNS = [*KEY_COLUMNS, "variant", "init_seed", "order_seed", "intervention", "value"]
 CONFABULATORS = 16
 METRIC_PATTERN = re.compile(r"^(accuracy|worst_class|class_\d+|ood_.+|noise(_[0-9.e+-]+)?"
-                            r"|pgd(_[0-9.e+-]+)?)$")
+                            r"|pgd(_[0-9.e+-]+)?|input_noise_[0-9.e+-]+)$")
+INPUT_NOISE_RATE = 1.0  # Ganesh's unforeseen privacy: lambda * Exp(1) on the pixels (issue 15)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +72,8 @@ class ReportOptions:
         for name in (*self.metrics, *self.select):
             if not METRIC_PATTERN.match(name):
                 raise UserError(f"unknown metric '{name}'; give accuracy, worst_class, "
-                                "class_<c>, ood_<set>, noise[_<rate>] or pgd[_<budget>]")
+                                "class_<c>, ood_<set>, noise[_<rate>], pgd[_<budget>] or "
+                                "input_noise_1")
         if not self.noise_rates or min(self.noise_rates) <= 0:
             raise UserError("--noise-rate takes positive rates, e.g. 5,2")
         if not self.pgd_budgets or min(self.pgd_budgets) < 0:
@@ -270,7 +272,8 @@ class Attacks:
 
     def rows_for(self, key, unit, stored, test):
         """interventions.csv rows 'pgd_<budget>' of every checkpointed model of a unit,
-        attacking the fixed subset of ``test`` (cached values reused)."""
+        attacking the fixed subset of ``test`` (cached values reused), and 'input_noise_1'
+        on the same inputs (interventions.input_noise)."""
         subset = attack_subset(len(test.y), self.points, unit.meta["seed"])
         x, y = test.x[subset], test.y[subset]
         out = []
@@ -282,9 +285,15 @@ class Attacks:
                         "budget": budget, "steps": self.steps, "points": len(subset)}
                        for budget in self.budgets]
             missing = [record for record in records if self._key(record) not in self.known]
-            if missing:
-                attacker = self._attacker(unit, test.x.shape[1:], stored.logp["test"].shape[-1])
-                attacker.model.set_weights(weights)
+            attacker = self._attacker(unit, test.x.shape[1:], stored.logp["test"].shape[-1])
+            attacker.model.set_weights(weights)
+            # issue 15: input perturbation (Ganesh's unforeseen privacy) on the same inputs,
+            # one forward pass, so not cached
+            noisy = interventions.input_noise(x, INPUT_NOISE_RATE, unit.meta["seed"])
+            out.append({**key, **ids,
+                        "intervention": sheets.intervention_name("input_noise",
+                                                                 INPUT_NOISE_RATE),
+                        "value": float((attacker.predict(noisy) == y).mean())})
             for record in missing:
                 accuracy = attacker.accuracy(x, y, record["budget"], self.steps)
                 self.rows.append({**record, "dataset": key["dataset"], "regime": key["regime"],
