@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
-BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults, as in his setup
+BN = {"momentum": 0.9, "epsilon": 1e-5}  # PyTorch's BatchNorm2d defaults, as in his setup
 
 
 class _Seeds:

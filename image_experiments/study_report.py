@@ -202,7 +202,7 @@ def compute(results_dir, out, top_percents=None, progress=None):
     manifest = {"study": True, "results_dir": str(results_dir), "dataset": dataset,
                 "metrics": drawn, "selected_on": list(study["metrics"]),
                 "unforeseen": list(study["unforeseen"]), "top_percents": list(percents),
-                "configurations": int(len(seeds)), "models": int(seeds.sum()),
+                "configurations": len(seeds), "models": int(seeds.sum()),
                 "seeds": int(study["seeds"]), "epochs": int(study["epochs"]),
                 "width": int(study["width"]), "checkpoint": study["checkpoint"],
                 "train_subset": study["train_subset"], "test_subset": study["test_subset"],

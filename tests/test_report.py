@@ -396,7 +396,7 @@ def test_input_noise_rows_equal_a_direct_computation_on_a_rebuilt_model(reported
     frame = pd.read_csv(out / "interventions.csv")
     rows = frame[frame.intervention == "input_noise_1"]
     assert len(rows) == 9 and rows.value.between(0, 1).all()
-    path = sorted((swept / "units").glob("*.npz"))[0]
+    path = min((swept / "units").glob("*.npz"))
     unit = read_unit(path)
     stored = unit.checkpoints["target"]
     test = report.Images(None).test_set(unit)
