@@ -477,13 +477,14 @@ def run_study(study, out, data_dir=None, progress=None):
     units = study_units(study, out, data_dir)
     todo = [u for u in units if not u.done()]
     started = time.perf_counter()
-    write_atomic(out / "study.json", lambda tmp: Path(tmp).write_text(
-        json.dumps({**study.as_dict(), "rows": [[a, v] for a, v, _ in study.rows()],
-                    "training_hash": study.training_hash()},
-                   indent=1, default=str)))
-    if todo:
+    data = None
+    if todo:  # the data first: a missing file is an error before anything is written
         setup_device()
         data = load_data(study, data_dir)
+    write_atomic(out / "study.json", lambda tmp: Path(tmp).write_text(
+        json.dumps({**study.as_dict(), "rows": [[a, v] for a, v, _ in study.rows()],
+                    "training_hash": study.training_hash()}, indent=1, default=str)))
+    if todo:
         workers = Workers(data.x_train.shape[1:], len(data.class_names), study.width,
                           study.randaugment_factor)
         with progress_bar(len(todo), "units", progress, "models") as bar:
