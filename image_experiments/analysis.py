@@ -52,7 +52,8 @@ def unit_rows(path):
                                          *PROVENANCE_COLUMNS)}
     rows = {level: [] for level in LEVEL_COLUMNS}
     for kind, stored in unit.checkpoints.items():
-        level = meta["target_accuracy"] if kind == "target" else meta["pseudo_max_level"]
+        level = {"target": meta["target_accuracy"],  # 'final' (fixed epochs): no level
+                 "pseudo_max": meta.get("pseudo_max_level")}.get(kind)
         base = {**constant, "checkpoint": kind, "checkpoint_accuracy": level}
         for level_name, found in checkpoint_rows(unit, stored).items():
             rows[level_name] += [{**base, **row} for row in found]

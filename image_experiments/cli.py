@@ -271,20 +271,35 @@ def data_fetch(name, data_dir):
                    "trains every variant until it converges.")
 @click.option("--activation", type=click.Choice(ACTIVATION_CHOICES), default=None,
               help="Activation of every hidden layer.")
+@click.option("--checkpoint", type=click.Choice(["target", "final"]), default=None,
+              help="target: Heljakka's risk-equivalent checkpoints; final: Ganesh's protocol, "
+                   "--epochs-max epochs without early stopping, the last epoch evaluated. "
+                   "[default: the config's; the cifar10_skewed study is final only]")
 @click.option("--seed", type=int, default=None, help="Experiment seed.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder searched first for the data files.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder [default: results/img-<name>].")
 @smoke_option()
+@click.option("--scale", type=click.Choice(["smoke", "cpu"]), default=None,
+              help="Studies (cifar10_skewed) only: apply the config's block of that name "
+                   "('cpu': the largest scale measured to fit ~15 min on 2 CPU cores).")
 @set_option
 @executor_options("units")
 @progress_option
-def sweep(name, data_dir, out, smoke, sets, scheduler, workers, progress, **flags):
+def sweep(name, data_dir, out, smoke, scale, sets, scheduler, workers, progress, **flags):
     """Train K seed variants of every strategy of a regime on data set NAME (mnist,
     fashion_mnist, cifar9, svhn, digits; preset configs/img_NAME.yaml, or a YAML file),
     checkpoint each at the regime's target test accuracy, and measure their predictive
     and representational multiplicity on the test set and the OOD sets.
+
+    NAME cifar10_skewed (or a YAML with `study: ganesh`) runs Ganesh's (2023) study
+    instead: CIFAR10-Skewed built from the CIFAR-10 files, a CIFAR ResNet-18 trained for a
+    fixed number of epochs along his axes (learning rate, batch size, augmentation,
+    optimizer), --variants seeds per value, each model evaluated at its last epoch under his
+    interventions; `imgctl report OUT` then draws his multiplicity sheets. It takes
+    --variants, --epochs-max, --train-subset, --test-subset, --seed, --checkpoint final,
+    --data-dir, --out, --smoke, --scale and --progress.
 
     One unit per (regime, strategy), its K variants trained together; finished units are
     skipped, so an interrupted sweep resumes. Writes OUT/variants.csv, OUT/strategies.csv
@@ -298,11 +313,12 @@ def sweep(name, data_dir, out, smoke, sets, scheduler, workers, progress, **flag
       imgctl sweep cifar9 --target-accuracy 0.7 --strategies 1e-3,1e-4,64,256
       imgctl sweep svhn --workers 2 --no-progress
       imgctl sweep fashion_mnist --scheduler tcp://10.0.0.5:8786
+      imgctl sweep cifar10_skewed --smoke --data-dir /data/images
     """
     from image_experiments.sweep import sweep_command
 
     sweep_command(name, flags, sets, smoke, out, data_dir, scheduler, workers, progress,
-                  click.echo)
+                  click.echo, scale)
 
 
 def _listed(name):
@@ -317,8 +333,9 @@ def _listed(name):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder searched first for the data files (images for the confabulation "
                    "figure and the PGD attacks; without them both are skipped).")
-@click.option("--checkpoint", type=click.Choice(["target", "pseudo_max"]), default="target",
-              show_default=True, help="Which stored checkpoints to analyse.")
+@click.option("--checkpoint", type=click.Choice(["target", "pseudo_max", "final"]),
+              default=None, help="Which stored checkpoints to analyse. [default: what the "
+                                 "units store: target, or final for --checkpoint final sweeps]")
 @click.option("--metric", "metrics", type=CommaList(str, "accuracy,worst_class,pgd"),
               default=_listed("metrics"), show_default=True,
               help="Interventions to draw multiplicity sheets of: accuracy, worst_class, "
@@ -330,9 +347,9 @@ def _listed(name):
                    "'unforeseen'.")
 @click.option("--noise-rate", "noise_rates", type=CommaList(float, "5,2"),
               default=_listed("noise_rates"), show_default=True,
-              help="Rates lambda of the exponential noise added to the class probabilities "
-                   "(mean 1/lambda: a smaller rate is more noise).")
-@click.option("--pgd-budget", "pgd_budgets", type=CommaList(float, "0.01,0.03"),
+              help="Rates lambda of the exponential noise lambda * Exp(1) added to the class "
+                   "probabilities (mean lambda: a larger rate is more noise, Ganesh's Fig. 6).")
+@click.option("--pgd-budget", "pgd_budgets", type=CommaList(float, "0.005,0.01"),
               default=_listed("pgd_budgets"), show_default=True,
               help="L-infinity budgets of the PGD attacks (pixels in [0, 1]).")
 @click.option("--pgd-points", type=click.IntRange(min=1), default=REPORT_DEFAULTS["pgd_points"],

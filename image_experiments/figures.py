@@ -176,9 +176,16 @@ def sheet_figure(wide, title=""):
             bold.append(i + 1)
     labels = ["strategy", *(c.replace("variant_", "seed ") for c in columns[1:-1]),
               "Δmax"]
-    fig, ax = plt.subplots(figsize=(1.0 * len(columns) + 1, 0.6 + 0.27 * (len(cells) + 1)))
+    longest = max(len(str(row[0])) for row in cells)
+    fig, ax = plt.subplots(figsize=(1.0 * len(columns) + 1 + max(0, longest - 10) / 10,
+                                    0.6 + 0.27 * (len(cells) + 1)))
     ax.axis("off")
-    table = ax.table(cellText=cells, colLabels=labels, loc="center", cellLoc="center")
+    # the first column as wide as its longest label (axis names such as 'augmentation')
+    first = max(len(str(row[0])) for row in [labels, *cells])
+    widths = [max(1.0, first / 14)] + [1.0] * (len(columns) - 1)
+    widths = [w / sum(widths) for w in widths]
+    table = ax.table(cellText=cells, colLabels=labels, loc="center", cellLoc="center",
+                     colWidths=widths)
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     for (r, c), cell in table.get_celld().items():

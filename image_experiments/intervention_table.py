@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from image_experiments import interventions, sheets
 from image_experiments import multiplicity as mm
-from image_experiments import sheets
 from image_experiments.attacks import attack_subset
 from irrepro.tables import write_csv
 
@@ -75,7 +75,11 @@ class Attacks:
 
     def rows_for(self, key, unit, stored, test):
         """interventions.csv rows 'pgd_<budget>' of every checkpointed model of a unit,
-        attacking the fixed subset of ``test`` (cached values reused)."""
+        attacking the fixed subset of ``test`` (cached values reused), and
+        'input_noise_<lambda>' on the same inputs (``interventions.input_noise``: one forward
+        pass, not cached)."""
+        from image_experiments.report_options import INPUT_NOISE_RATE
+
         subset = attack_subset(len(test.y), self.points, unit.meta["seed"])
         x, y = test.x[subset], test.y[subset]
         out = []
@@ -87,9 +91,13 @@ class Attacks:
                         "budget": budget, "steps": self.steps, "points": len(subset)}
                        for budget in self.budgets]
             missing = [record for record in records if self._key(record) not in self.known]
-            if missing:
-                attacker = self._attacker(unit, test.x.shape[1:], stored.logp["test"].shape[-1])
-                attacker.model.set_weights(weights)
+            attacker = self._attacker(unit, test.x.shape[1:], stored.logp["test"].shape[-1])
+            attacker.model.set_weights(weights)
+            noisy = interventions.input_noise(x, INPUT_NOISE_RATE, unit.meta["seed"])
+            out.append({**key, **ids,
+                        "intervention": sheets.intervention_name("input_noise",
+                                                                 INPUT_NOISE_RATE),
+                        "value": float((attacker.predict(noisy) == y).mean())})
             for record in missing:
                 accuracy = attacker.accuracy(x, y, record["budget"], self.steps)
                 self.rows.append({**record, "dataset": key["dataset"], "regime": key["regime"],

@@ -113,7 +113,7 @@ def read_fashion_mnist(files):
                          FASHION_NAMES)
 
 
-def _cifar_batch(data):
+def cifar_batch(data):
     """Images uint8 [n, 32, 32, 3] and labels int64 [n] of one CIFAR-10 python batch
     (rows of 3072 bytes: the red, green and blue 32x32 planes, row-major)."""
     batch = read_pickle(data)
@@ -121,17 +121,17 @@ def _cifar_batch(data):
     return images, np.asarray(batch[b"labels"], np.int64)
 
 
-def _cifar_names(data):
+def cifar_names(data):
     return tuple(name.decode() for name in read_pickle(data)[b"label_names"])
 
 
 def read_cifar9(files):
-    names = files.parse("batches.meta", _cifar_names)
+    names = files.parse("batches.meta", cifar_names)
     mapping = class_map(names, CIFAR9_NAMES)
-    train = [files.parse(f"data_batch_{i}", _cifar_batch) for i in range(1, 6)]
+    train = [files.parse(f"data_batch_{i}", cifar_batch) for i in range(1, 6)]
     x_train, y_train = (np.concatenate(parts) for parts in zip(*train))
     return dataset(files, *select_classes(x_train, y_train, mapping),
-                         *select_classes(*files.parse("test_batch", _cifar_batch), mapping),
+                         *select_classes(*files.parse("test_batch", cifar_batch), mapping),
                          CIFAR9_NAMES)
 
 

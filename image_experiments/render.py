@@ -160,7 +160,13 @@ def print_written(out, written, echo=print):
 
 
 def plot_command(report_dir, echo=print):
-    """``imgctl plot``: redraw the report in ``report_dir`` from its CSVs, list the files."""
-    written = render(report_dir)
+    """``imgctl plot``: redraw the report in ``report_dir`` from its CSVs (a Ganesh study's
+    with its own renderer), list the files."""
+    if read_manifest(report_dir).get("study"):
+        from image_experiments import study_report
+
+        written = study_report.render(report_dir)
+    else:
+        written = render(report_dir)
     print_written(report_dir, written, echo)
     return written

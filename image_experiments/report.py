@@ -128,10 +128,20 @@ def compute(results_dir, out, options, progress=None):
 def report_command(results_dir, out=None, options=None, progress=None, echo=print):
     """``imgctl report``: compute the report of ``results_dir`` (``options``: the fields of
     :class:`ReportOptions`) into ``out``, draw it, and list what was written."""
+    import dataclasses
+
     from image_experiments.render import print_written, render
     from image_experiments.report_options import ReportOptions, default_out
+    from image_experiments.storage import stored_checkpoint
+    from image_experiments.study_report import is_study_results, study_report_command
 
-    settings = ReportOptions(**(options or {}))
+    options = dict(options or {})
+    if is_study_results(results_dir):
+        return study_report_command(results_dir, out, options, progress, echo)
+    checkpoint = options.pop("checkpoint", None)
+    settings = ReportOptions(**options, checkpoint=checkpoint or "target")
+    if checkpoint is None:  # what the units store (after the options' own checks)
+        settings = dataclasses.replace(settings, checkpoint=stored_checkpoint(results_dir))
     out = Path(out) if out else default_out(results_dir, settings.checkpoint)
     written = compute(results_dir, out, settings, progress)
     written += render(out)

@@ -7,7 +7,9 @@ from pathlib import Path
 from irrepro.errors import UserError
 
 METRIC_PATTERN = re.compile(r"^(accuracy|worst_class|class_\d+|ood_.+|noise(_[0-9.e+-]+)?"
-                            r"|pgd(_[0-9.e+-]+)?)$")
+                            r"|pgd(_[0-9.e+-]+)?|input_noise_[0-9.e+-]+)$")
+#: Ganesh's unforeseen privacy: lambda * Exp(1) added to the pixels, lambda = 1 (his sec. 4).
+INPUT_NOISE_RATE = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +24,7 @@ class ReportOptions:
     metrics: tuple = ("accuracy", "worst_class", "ood_xflip", "noise", "pgd")
     select: tuple = ("worst_class", "ood_xflip", "noise", "pgd")
     noise_rates: tuple = (5.0, 2.0)
-    pgd_budgets: tuple = (0.01, 0.03)
+    pgd_budgets: tuple = (0.005, 0.01)  # Ganesh's selection and unforeseen budgets
     pgd_points: int = 256
     pgd_steps: int = 10
     top_percents: tuple = (75.0, 50.0)
@@ -34,11 +36,12 @@ class ReportOptions:
         for name in (*self.metrics, *self.select):
             if not METRIC_PATTERN.match(name):
                 raise UserError(f"unknown metric '{name}'; give accuracy, worst_class, "
-                                "class_<c>, ood_<set>, noise[_<rate>] or pgd[_<budget>]")
+                                "class_<c>, ood_<set>, noise[_<rate>], pgd[_<budget>] or "
+                                "input_noise_1")
         if not self.noise_rates or min(self.noise_rates) <= 0:
             raise UserError("--noise-rate takes positive rates, e.g. 5,2")
         if not self.pgd_budgets or min(self.pgd_budgets) < 0:
-            raise UserError("--pgd-budget takes budgets >= 0, e.g. 0.01,0.03")
+            raise UserError("--pgd-budget takes budgets >= 0, e.g. 0.005,0.01")
         if not self.top_percents or not all(0 < p <= 100 for p in self.top_percents):
             raise UserError("--top-percent takes percentages in (0, 100], e.g. 75,50")
         parse_strategy(self.strategy)  # a UserError now rather than after the work
@@ -58,8 +61,10 @@ DEFAULTS = {f.name: f.default for f in dataclasses.fields(ReportOptions)}
 
 
 def default_out(results_dir, checkpoint):
-    """RESULTS_DIR/report for the target checkpoint, RESULTS_DIR/report-<kind> otherwise."""
-    return Path(results_dir) / ("report" if checkpoint == "target" else f"report-{checkpoint}")
+    """RESULTS_DIR/report for the target or final checkpoint (a sweep stores one of them),
+    RESULTS_DIR/report-<kind> otherwise."""
+    return Path(results_dir) / ("report" if checkpoint in ("target", "final")
+                                else f"report-{checkpoint}")
 
 
 def parse_strategy(text):

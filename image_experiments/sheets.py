@@ -9,9 +9,10 @@ N inputs, C classes) and labels int [N]:
   worst_class   the lowest class accuracy of each model (its worst-served group)
   ood_<set>     accuracy on an OOD set (robustness; no further intervention)
   noise_<rate>  accuracy under output perturbation (privacy): every class probability gets
-                independent exponential noise of rate lambda (mean 1/lambda) before the
-                argmax. The noise is drawn once per experiment seed and shared by all
-                models, so their differences are not noise
+                independent exponential noise lambda * Exp(1) (mean lambda: Ganesh's Fig. 6,
+                a larger rate parameter perturbs more; image_experiments.interventions)
+                before the argmax. The noise is drawn once per experiment seed and shared
+                by all models, so their differences are not noise
   pgd_<budget>  accuracy under an L-infinity PGD attack of that budget (security; see
                 image_experiments.attacks: it runs the models, the others do not)
 
@@ -51,16 +52,18 @@ def worst_class_accuracy(probs, labels, classes):
 
 
 def standard_noise(shape, seed):
-    """Exponential noise of rate 1 for predictions of ``shape`` (N, C), from the fixed
-    stream of experiment ``seed``: float64 [N, C]. Divide by lambda for rate lambda."""
+    """Exponential noise Exp(1) for predictions of ``shape`` (N, C), from the fixed
+    stream of experiment ``seed``: float64 [N, C]. Times lambda for rate parameter lambda
+    in Ganesh's reading (see :func:`noise_accuracy`)."""
     return rng_for(seed, Role.NOISE).standard_exponential(shape)
 
 
 def noise_accuracy(probs, labels, rate, seed):
     """Accuracy of each model, float [K], when every class probability of probs [K, N, C]
-    gets the same exponential noise of rate ``rate`` (:func:`standard_noise` / rate)."""
+    gets the same exponential noise of rate parameter ``rate`` = lambda, which Ganesh's
+    Fig. 6 makes grow with lambda: lambda * :func:`standard_noise` (mean lambda)."""
     probs = np.asarray(probs, np.float64)
-    noise = standard_noise(probs.shape[1:], seed) / rate
+    noise = standard_noise(probs.shape[1:], seed) * rate
     return mm.accuracy(probs + noise[None], labels)
 
 
@@ -100,7 +103,8 @@ def sheet(frame, order):
                          columns=variants) * 100)
         grid.columns = columns
         block = grid.reset_index(drop=True)
-        block.insert(0, "row", [f"{s:g}" for s in grid.index])
+        block.insert(0, "row", [f"{s:g}" if isinstance(s, (int, float, np.number)) else str(s)
+                                for s in grid.index])  # axis values may be names
         block["delta_max"] = [delta_max(row) for row in grid.to_numpy()]
         across = {c: delta_max(grid[c]) for c in columns}
         block = pd.concat([block, pd.DataFrame([{"row": "delta_max", **across}])],

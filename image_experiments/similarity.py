@@ -17,7 +17,7 @@ one and depends on one layer only, so :func:`pairwise_svcca` runs it once per va
 each pair costs a single ``[k, n] x [n, k]`` product and the SVD of a ``[k, k]`` matrix.
 
 Input problems a user can fix (NaN/inf values, mismatched rows, a layer without variance,
-unreadable files) raise :class:`simulator.errors.UserError` with a one-line message. Fewer
+unreadable files) raise :class:`irrepro.errors.UserError` with a one-line message. Fewer
 than 5 data points per kept direction biases canonical correlations towards 1: that earns a
 :class:`SimilarityWarning`, recorded in the result as well.
 """

@@ -139,6 +139,12 @@ def stored_rm_index(path):
         return stored["rm_index"]
 
 
+def stored_checkpoint(results_dir):
+    """The checkpoint kind the sweep in ``results_dir`` trained for: 'final' (``imgctl sweep
+    --checkpoint final``, Ganesh's protocol) or 'target' (risk equivalence)."""
+    return read_unit_meta(unit_paths(results_dir)[0]).get("checkpoint_kind", "target")
+
+
 def unit_key(meta, checkpoint):
     return {"dataset": meta["dataset"], "regime": meta["regime"], "strategy": meta["strategy"],
             "lr": meta["lr"], "batch": meta["batch"], "checkpoint": checkpoint,

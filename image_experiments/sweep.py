@@ -27,6 +27,7 @@ import math
 from pathlib import Path
 
 from image_experiments.sweep_units import probe_units, train_units
+from irrepro.errors import UserError
 from irrepro.tables import check_writable
 from irrepro.units import run_units
 
@@ -36,7 +37,7 @@ def targets_from(sweep, probes):
     targets = {}
     for regime in sweep.regimes():
         given = sweep.target_for(regime)
-        if given is not None:
+        if given is not None or sweep.checkpoint == "final":
             targets[regime] = given
             continue
         best = [json.loads(p.path.read_text())["best_accuracy"]
@@ -76,11 +77,20 @@ def run_sweep(sweep, out, data_dir=None, executor=None, progress=None):
 
 
 def sweep_command(name, flags, sets=(), smoke=False, out=None, data_dir=None, scheduler=None,
-                  workers=None, progress=None, echo=print):
+                  workers=None, progress=None, echo=print, scale=None):
     """``imgctl sweep NAME``: load the sweep (preset or YAML ``name``, its smoke block with
     ``smoke``, then ``flags`` and the ``--set`` pairs ``sets``), run it here or on Dask, and
-    say where it ran, its targets and what it wrote. ``echo`` prints a line."""
+    say where it ran, its targets and what it wrote. ``echo`` prints a line. A Ganesh study
+    (``image_experiments.axes``) goes to its own runner; ``scale`` names one of its blocks."""
     import contextlib
+
+    from image_experiments.axes import is_study, study_command
+
+    if is_study(name):
+        return study_command(name, flags, sets, smoke, scale, out, data_dir, scheduler,
+                             workers, progress, echo)
+    if scale is not None:
+        raise UserError("--scale applies to studies (cifar10_skewed) only; use --smoke")
 
     from image_experiments.sweep_config import load_sweep
     from image_experiments.training import setup_device
@@ -96,8 +106,12 @@ def sweep_command(name, flags, sets=(), smoke=False, out=None, data_dir=None, sc
         report = run_sweep(config, out, data_dir, executor, progress)
     for note in report.notes:
         echo(f"note: {note}")
-    targets = ", ".join(f"{regime} {target:g}" for regime, target in report.targets.items())
-    echo(f"target accuracy: {targets}")
+    if config.checkpoint == "final":
+        echo(f"checkpoint: final, after {config.epochs_max:g} epochs")
+    else:
+        targets = ", ".join(f"{regime} {target:g}"
+                            for regime, target in report.targets.items())
+        echo(f"target accuracy: {targets}")
     run, total = report.probes_run + report.units_run, report.probes + report.units
     echo(f"ran {run} of {total} units ({total - run} already done); "
          f"wrote {', '.join(map(str, report.written.values()))}")

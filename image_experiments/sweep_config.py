@@ -13,6 +13,7 @@ from irrepro.tables import config_hash
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PRESETS = ("mnist", "fashion_mnist", "cifar9", "svhn", "digits")
 REGIME_CHOICES = (*REGIMES, "both")
+CHECKPOINTS = ("target", "final")  # Heljakka's risk equivalence, Ganesh's fixed epochs
 #: The image CNN's activations (the identity would make it one linear map).
 ACTIVATION_CHOICES = ("relu", "smelu", "swish")
 RUN_ONLY = ("name", "scheduler", "workers")  # parameters that do not change a result
@@ -31,7 +32,7 @@ class ImageSweep(TrainOptions):
     ``strategies``: values kept from each regime (None: all seven); ``train_subset`` /
     ``test_subset``: random subsets of that many images (None: all); ``target_accuracy``: a
     float, a mapping regime -> float, or None (found by the probe pass); ``scheduler`` /
-    ``workers``: where the units run (see simulator.executors), not part of the results.
+    ``workers``: where the units run (see irrepro.executors), not part of the results.
     """
 
     name: str
@@ -45,6 +46,7 @@ class ImageSweep(TrainOptions):
     target_margin: float = 0.005
     rm_points: int = 2560
     vary: str = "both"
+    checkpoint: str = "target"
     scheduler: str | None = None
     workers: int | None = None
 
@@ -58,6 +60,13 @@ class ImageSweep(TrainOptions):
         if self.vary not in VARY:
             raise UserError(f"unknown vary '{self.vary}'; choose one of {', '.join(VARY)}")
         check_activation(self.activation)
+        # --checkpoint final: Ganesh's protocol (fixed epochs, the last evaluated) beside
+        # Heljakka's risk-equivalent target
+        if self.checkpoint not in CHECKPOINTS:
+            raise UserError(f"unknown --checkpoint '{self.checkpoint}'; choose target or final")
+        if self.checkpoint == "final" and self.pseudo_max:
+            raise UserError("--pseudo-max needs risk-equivalent training; it does not go with "
+                            "--checkpoint final")
         if self.variants < 2:
             raise UserError(f"--variants must be at least 2 (got {self.variants}): "
                             "multiplicity compares variants")
@@ -79,21 +88,29 @@ class ImageSweep(TrainOptions):
         return list(REGIMES) if self.regime == "both" else [self.regime]
 
     def target_for(self, regime):
-        """The given target accuracy of ``regime``, or None (to be found)."""
+        """The given target accuracy of ``regime``, or None (to be found; never with
+        --checkpoint final, which needs none)."""
+        if self.checkpoint == "final":
+            return None
         if isinstance(self.target_accuracy, dict):
             return self.target_accuracy.get(regime)
         return self.target_accuracy
 
     def train_options(self, pseudo_max=None):
-        """Its :class:`TrainOptions` (``pseudo_max`` overrides its own when given)."""
+        """Its :class:`TrainOptions` (``pseudo_max`` overrides its own when given); with
+        --checkpoint final: no early stopping, epochs_max epochs."""
         options = {f.name: getattr(self, f.name) for f in dataclasses.fields(TrainOptions)}
         if pseudo_max is not None:
             options["pseudo_max"] = pseudo_max
+        if self.checkpoint == "final":
+            options.update(pseudo_max=False, patience=None)
         return TrainOptions(**options)
 
     def as_dict(self):
         params = dataclasses.asdict(self)
         params["strategies"] = list(self.strategies) if self.strategies else None
+        if params["checkpoint"] == "target":  # the default: hashes of older units unchanged
+            del params["checkpoint"]
         return params
 
     def config_hash(self):

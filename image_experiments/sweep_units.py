@@ -9,6 +9,7 @@ import numpy as np
 from image_experiments.prepare import prepare, rm_index
 from image_experiments.sweep_config import ImageSweep
 from image_experiments.training import (
+    Checkpoint,
     Seeds,
     evaluate_checkpoints,
     strategies,
@@ -69,8 +70,13 @@ class TrainUnit:
         result = train_variants(prepared.train, self.strategy, seeds, sweep.train_options(),
                                 self.target, progress)
         tracker = result.tracker
-        checkpoints = {"target": tracker.target}
-        meta_extra = {}
+        if sweep.checkpoint == "final":  # the last evaluation, after epochs_max epochs
+            checkpoints = {"final": [Checkpoint(tracker.steps[-1], float(tracker.history[-1][k]),
+                                                result.group.get_weights(k))
+                                     for k in range(len(seeds))]}
+        else:
+            checkpoints = {"target": tracker.target}
+        meta_extra = {"checkpoint_kind": sweep.checkpoint}
         if sweep.pseudo_max:
             level, checkpoints["pseudo_max"] = tracker.pseudo_max()
             meta_extra["pseudo_max_level"] = level
@@ -115,7 +121,10 @@ def unit_path(out, kind, sweep, strategy, target=None):
 
 
 def probe_units(sweep, out, data_dir=None):
-    """The probe units of the regimes without a given target."""
+    """The probe units of the regimes without a given target (none with --checkpoint
+    final: fixed epochs, no target to find)."""
+    if sweep.checkpoint == "final":
+        return []
     return [ProbeUnit(sweep, s, unit_path(out, "probe", sweep, s), data_dir)
             for regime in sweep.regimes() if sweep.target_for(regime) is None
             for s in strategies(regime, sweep.strategies)]

@@ -29,6 +29,17 @@ class Role(enum.IntEnum):
     RM_POINTS = 105     # the test inputs whose activations are stored
     NOISE = 106         # the exponential output noise of the privacy intervention
     ATTACK = 107        # the test inputs attacked by PGD
+    # Ganesh's study (image_experiments.axes, skewed, standin, augment, interventions)
+    INPUT_NOISE = 120   # the exponential pixel noise of the unforeseen privacy intervention
+    GREY_TRAIN = 121    # which training images of each class are grey in CIFAR10-Skewed
+    GREY_TEST = 122     # the same for its test set
+    STUDY_TRAIN_SUBSET = 123
+    STUDY_TEST_SUBSET = 124
+    STANDIN = 125       # the synthetic CIFAR-format stand-in data
+    TRIVIAL_AUGMENT = 126
+    STUDY_INIT = 127    # a study model's initial weights
+    STUDY_ORDER = 128   # its mini-batch order
+    STUDY_AUGMENT = 129  # its augmentation seed
 
 
 def rng_for(seed, role, *keys):

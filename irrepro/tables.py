@@ -21,9 +21,10 @@ PROVENANCE_COLUMNS = ["irrepro_version", "tensorflow_version", "config_hash", "g
 
 
 def config_hash(params):
-    """A short, stable hash (12 hex digits) of a JSON-serialisable mapping of parameters:
-    equal parameters hash equally whatever their order."""
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+    """A short, stable hash (12 hex digits) of a mapping of parameters: equal parameters hash
+    equally whatever their order (values JSON can't write count by their text)."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()
+                          ).hexdigest()[:12]
 
 
 @functools.lru_cache(maxsize=1)

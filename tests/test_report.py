@@ -155,3 +155,27 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("imgctl: error: ") and message in lines[0]
+
+
+def test_input_noise_rows_equal_a_direct_computation_on_a_rebuilt_model(reported, swept):
+    out, _ = reported
+    from image_experiments import interventions
+    from image_experiments.attacks import attack_subset
+    from image_experiments.cnn import build_cnn
+    from image_experiments.storage import read_unit
+
+    frame = pd.read_csv(out / "interventions.csv")
+    rows = frame[frame.intervention == "input_noise_1"]
+    assert len(rows) == 9 and rows.value.between(0, 1).all()
+    path = min((swept / "units").glob("*.npz"))
+    unit = read_unit(path)
+    stored = unit.checkpoints["target"]
+    test = images.Images(None).test_set(unit)
+    subset = attack_subset(len(test.y), 16, unit.meta["seed"])
+    model = build_cnn(test.x.shape[1:], stored.logp["test"].shape[-1])
+    model.set_weights(stored.variant_weights(0))
+    noisy = interventions.input_noise(test.x[subset], 1.0, unit.meta["seed"])
+    direct = (np.argmax(model(noisy).numpy(), -1) == test.y[subset]).mean()
+    mine = rows[(rows.unit_hash == unit.meta["unit_hash"])
+                & (rows.variant == int(stored.variants[0]))]
+    assert mine.value.iloc[0] == pytest.approx(direct)
