@@ -3,10 +3,15 @@
 Four CSVs, one row per (dataset, regime, strategy, checkpoint, variant / pair / whole
 strategy, ood_set, metric), each row with its unit's provenance:
 
-  variants.csv    per variant: accuracy on every set; checkpoint_step, checkpoint_epoch
+  variants.csv    per variant: accuracy on every set (on 'test' the accuracy that chose the
+                  checkpoint; a note where one optimizer step jumped over the whole band
+                  [target, target + training.risk_band]); checkpoint_step, checkpoint_epoch
   strategies.csv  per strategy: pm, pm_true_class, label_disagreement, accuracy_mean,
                   accuracy_std per set; rm_cnn, rm_fc1 (on the stored test inputs);
-                  variants_checkpointed
+                  variants_checkpointed (a note in words when short of K: its PM is over
+                  fewer variants, so not comparable with full strategies), accuracy_spread
+                  (max - min of the checkpoint accuracies), variants_over_band (target
+                  checkpoints above the band)
   pairs.csv       per pair of variants: absolute_pd, relative_pd, churn per set; svcca_cnn,
                   svcca_fc1; with the pair's kind (which seeds differ)
 
@@ -26,6 +31,7 @@ import pandas as pd
 from image_experiments import multiplicity as mm
 from image_experiments.cnn import RM_LAYERS
 from image_experiments.storage import read_unit
+from image_experiments.training import risk_band
 from simulator.errors import UserError
 from simulator.results import write_csv
 
@@ -54,12 +60,12 @@ def unit_rows(path):
     for kind, stored in unit.checkpoints.items():
         level = meta["target_accuracy"] if kind == "target" else meta["pseudo_max_level"]
         base = {**constant, "checkpoint": kind, "checkpoint_accuracy": level}
-        for level_name, found in _checkpoint_rows(unit, stored, meta).items():
+        for level_name, found in _checkpoint_rows(unit, stored, meta, kind).items():
             rows[level_name] += [{**base, **row} for row in found]
     return rows, meta.get("notes", [])
 
 
-def _checkpoint_rows(unit, stored, meta):
+def _checkpoint_rows(unit, stored, meta, kind="target"):
     """The rows of one checkpoint kind, by level, without the unit's constant columns."""
     seeds = unit.seeds
     variants = [int(k) for k in stored.variants]
@@ -70,9 +76,14 @@ def _checkpoint_rows(unit, stored, meta):
         return {**ids, "ood_set": ood_set, "metric": metric, "value": float(value),
                 "note": note}
 
+    over = over_band(unit, stored, kind)
     for i, k in enumerate(variants):
         ids = {"variant": k, "init_seed": int(seeds[k, 0]), "order_seed": int(seeds[k, 1])}
         for name, labels in unit.labels.items():
+            if name == "test":  # the accuracy that chose the checkpoint
+                out["variants"].append(row(name, "accuracy", stored.accuracy[i],
+                                           note=over.get(i, ""), **ids))
+                continue
             out["variants"].append(row(name, "accuracy",
                                        mm.accuracy(probs[name][i:i + 1], labels)[0], **ids))
         out["variants"].append(row("test", "checkpoint_step", stored.steps[i], **ids))
@@ -81,12 +92,17 @@ def _checkpoint_rows(unit, stored, meta):
 
     strategy = out["strategies"]
     out["timings"].append(row("", "train_seconds", meta["train_seconds"]))
+    strategy.append(row("", "variants_checkpointed", len(variants),
+                        note=short_note(len(variants), len(seeds), kind, meta)))
+    if len(variants):
+        strategy.append(row("test", "accuracy_spread", np.ptp(stored.accuracy)))
+    if kind == "target":
+        strategy.append(row("test", "variants_over_band", len(over),
+                            note=(f"{len(over)} of {len(variants)} target checkpoints lie above "
+                                  f"the band: one optimizer step jumped over all of it"
+                                  if over else "")))
     if len(variants) < 2:
-        strategy.append(row("", "variants_checkpointed", len(variants),
-                            note=f"only {len(variants)} of {len(seeds)} variants reached the "
-                                 f"checkpoint accuracy: no multiplicity to measure"))
         return out
-    strategy.append(row("", "variants_checkpointed", len(variants)))
     for name, labels in unit.labels.items():
         p = probs[name]
         accuracies = mm.accuracy(p, labels)
@@ -114,6 +130,37 @@ def _checkpoint_rows(unit, stored, meta):
         out["pairs"] += [row("test", f"svcca_{layer}", value, note=rm.note, **ids)
                          for ids, value in zip(pair_ids, rm.svcca)]
     return out
+
+
+def over_band(unit, stored, kind):
+    """{i: note} of the target checkpoints (positions in ``stored.variants``) whose accuracy
+    lies above [target, target + risk_band(N_test)]: one optimizer step jumped over the whole
+    band. Other kinds: {}."""
+    if kind != "target" or not len(stored.variants):
+        return {}
+    target = unit.meta["target_accuracy"]
+    top = target + risk_band(len(unit.labels["test"]))
+    previous = stored.previous_accuracy()
+    return {i: (f"not risk-equivalent: one optimizer step took this variant from "
+                f"{previous[i]:.4f} to {acc:.4f}, over the whole band [{target:.4f}, "
+                f"{top:.4f}]" if np.isfinite(previous[i]) else
+                f"not risk-equivalent: accuracy {acc:.4f} above the band [{target:.4f}, "
+                f"{top:.4f}] at its first step")
+            for i, acc in enumerate(stored.accuracy) if acc > top + 1e-12}
+
+
+def short_note(found, k, kind, meta):
+    """The words flagging a strategy with fewer than K checkpointed variants ('' when all
+    K have one)."""
+    if found >= k:
+        return ""
+    where = (f"the target accuracy {meta['target_accuracy']:g} within epochs_cap "
+             f"{meta.get('epochs_cap', meta.get('epochs_max', float('nan'))):g} epochs"
+             if kind == "target" else "the pseudo-maximum accuracy")
+    consequence = ("no multiplicity to measure" if found < 2 else
+                   f"its PM and RM are over {found} variants, not {k}, and are not comparable "
+                   f"with full strategies (the population std shrinks with K)")
+    return f"short of K: only {found} of {k} variants reached {where}: {consequence}"
 
 
 def _pair_ids(a, b, seeds):

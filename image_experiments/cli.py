@@ -183,6 +183,10 @@ def _parse_strategies(text):
               help="Evaluate on a random subset of this many test images (and OOD images).")
 @click.option("--epochs-max", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Longest training per variant, in epochs.")
+@click.option("--epochs-cap", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Longest training of a variant that has not reached the target by "
+                   "--epochs-max, in epochs (it trains on rather than dropping out). "
+                   "[default: twice --epochs-max]")
 @click.option("--target-accuracy", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Checkpoint every variant at this test accuracy. [default: found by a "
                    "first pass: the best accuracy every strategy reaches, less a margin]")
@@ -191,6 +195,13 @@ def _parse_strategies(text):
                    "trains every variant until it converges.")
 @click.option("--activation", type=click.Choice(["relu", "smelu", "swish"]), default=None,
               help="Activation of every hidden layer.")
+@click.option("--fc1-activation", type=click.Choice(["none", "relu"]), default=None,
+              help="After the 512-unit 'fc1' layer: nothing (appendix B; fc1 is then an "
+                   "affine image of 'cnn') or a ReLU. [default: none]")
+@click.option("--jitter", type=click.Choice(["torchvision", "darken"]), default=None,
+              help="Colour-jitter OOD set: torchvision's ColorJitter(brightness=0.3, hue=0.1), "
+                   "factors 0.7-1.3, or the darkening reading, factors 0-0.3. "
+                   "[default: torchvision]")
 @click.option("--seed", type=int, default=None, help="Experiment seed.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder searched first for the data files.")

@@ -63,9 +63,10 @@ class VariantGroup:
 
     @classmethod
     def build(cls, input_shape, classes, rngs, lr, x_train, y_train, activation="relu",
-              beta=1.0):
+              beta=1.0, fc1_activation="none"):
         """A group of len(rngs) fresh CNNs, variant k initialised from the Generator rngs[k]."""
-        models = [build_cnn(input_shape, classes, activation, beta, rng) for rng in rngs]
+        models = [build_cnn(input_shape, classes, activation, beta, rng, fc1_activation)
+                  for rng in rngs]
         return cls(models, lr, x_train, y_train)
 
     def _train_steps(self, indices, n_steps):
@@ -119,6 +120,16 @@ class VariantGroup:
 
     def set_weights(self, k, weights):
         self.models[k].set_weights(weights)
+
+    def state(self):
+        """Copies of everything training changes: every variant's weights and the
+        optimizer's variables (step count, Adam's moments), a list of arrays."""
+        return [np.array(v) for v in (*self.variables, *self.optimizer.variables)]
+
+    def restore(self, state):
+        """Put the group back into a :meth:`state`: training from there repeats itself."""
+        for variable, value in zip((*self.variables, *self.optimizer.variables), state):
+            variable.assign(value)
 
 
 def _map_chunks(fn, x):

@@ -253,10 +253,11 @@ class Attacks:
 
     def _attacker(self, unit, shape, classes):
         meta = unit.meta
-        key = (shape, classes, meta["activation"], meta["beta"])
+        key = (shape, classes, meta["activation"], meta["beta"],
+               meta.get("fc1_activation", "none"))
         if key not in self.attackers:
             self.attackers[key] = PGD(build_cnn(shape, classes, meta["activation"],
-                                                meta["beta"]))
+                                                meta["beta"], fc1_activation=key[-1]))
         return self.attackers[key]
 
     def rows_for(self, key, unit, stored, test):

@@ -31,11 +31,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from image_experiments.cnn import FC1_ACTIVATIONS
 from image_experiments.datasets import load_dataset
 from image_experiments.training import (REGIMES, VARY, Seeds, TrainData, TrainOptions,
                                         evaluate_checkpoints, strategies,
                                         train_variants, variant_seeds)
-from image_experiments.transforms import OODSet, ood_sets, to_float
+from image_experiments.transforms import JITTERS, OODSet, ood_sets, training_images
 from simulator import __version__
 from simulator.activations import ACTIVATIONS
 from simulator.data import rng_for
@@ -71,6 +72,7 @@ class ImageSweep:
     train_subset: int | None = None
     test_subset: int | None = None
     epochs_max: float = 20.0
+    epochs_cap: float | None = None
     evals_per_epoch: int = 4
     target_accuracy: float | dict | None = None
     target_margin: float = 0.005
@@ -79,6 +81,8 @@ class ImageSweep:
     rm_points: int = 2560
     activation: str = "relu"
     beta: float = 1.0
+    fc1_activation: str = "none"
+    jitter: str = "torchvision"
     vary: str = "both"
     seed: int = 0
     scheduler: str | None = None
@@ -95,6 +99,11 @@ class ImageSweep:
         if self.activation not in ACTIVATIONS:
             raise UserError(f"unknown activation '{self.activation}'; choose one of "
                             f"{', '.join(ACTIVATIONS)}")
+        if self.fc1_activation not in FC1_ACTIVATIONS:
+            raise UserError(f"unknown fc1 activation '{self.fc1_activation}'; choose "
+                            f"{' or '.join(FC1_ACTIVATIONS)}")
+        if self.jitter not in JITTERS:
+            raise UserError(f"unknown jitter '{self.jitter}'; choose {' or '.join(JITTERS)}")
         if self.variants < 2:
             raise UserError(f"--variants must be at least 2 (got {self.variants}): "
                             "multiplicity compares variants")
@@ -106,6 +115,9 @@ class ImageSweep:
                                 f"(got {value})")
         if not self.epochs_max > 0:
             raise UserError(f"--epochs-max must be > 0 (got {self.epochs_max})")
+        if self.epochs_cap is not None and not self.epochs_cap >= self.epochs_max:
+            raise UserError(f"--epochs-cap must be at least --epochs-max ({self.epochs_max}; "
+                            f"got {self.epochs_cap})")
         for regime in self.regimes():
             target = self.target_for(regime)
             if target is not None and not 0 < target <= 1:
@@ -126,7 +138,7 @@ class ImageSweep:
         return TrainOptions(self.activation, self.beta, self.seed, self.epochs_max,
                             self.evals_per_epoch, target,
                             self.pseudo_max if pseudo_max is None else pseudo_max,
-                            self.patience)
+                            self.patience, self.epochs_cap, self.fc1_activation)
 
     def as_dict(self):
         params = dataclasses.asdict(self)
@@ -197,21 +209,23 @@ class Prepared:
 
 
 @functools.lru_cache(maxsize=2)
-def prepare(dataset, data_dir, train_subset, test_subset, seed):
-    """Load ``dataset`` and build its OOD sets (cached per process: every unit of a sweep
-    uses the same). Subsets are random, keyed on ``seed``; the OOD sets transform the test
-    subset, and a larger cross-data set is cut to the test subset's size."""
+def prepare(dataset, data_dir, train_subset, test_subset, seed, jitter="torchvision"):
+    """Load ``dataset`` at its training shape (``transforms.training_images``: SVHN grey
+    28x28) and build its OOD sets (cached per process: every unit of a sweep uses the same).
+    Subsets are random, keyed on ``seed``; the OOD sets transform the test subset (colour
+    jitter read as ``jitter``), and a larger cross-data set is cut to the test subset's
+    size."""
     data = load_dataset(dataset, data_dir)
     train = _subset(len(data.x_train), train_subset, seed, ROLE_TRAIN_SUBSET)
     test = _subset(len(data.x_test), test_subset, seed, ROLE_TEST_SUBSET)
-    x_test, y_test = to_float(data.x_test[test]), data.y_test[test]
-    others, notes = ood_sets(dataset, x_test, y_test, seed, data_dir)
+    x_test, y_test = training_images(dataset, data.x_test[test]), data.y_test[test]
+    others, notes = ood_sets(dataset, x_test, y_test, seed, data_dir, jitter)
     cut = []
     for ood in others:
         keep = _subset(len(ood.x), test_subset, seed, ROLE_TEST_SUBSET)
         cut.append(OODSet(ood.name, ood.x[keep], ood.y[keep]))
-    train_data = TrainData(to_float(data.x_train[train]), data.y_train[train], x_test, y_test,
-                           len(data.class_names))
+    train_data = TrainData(training_images(dataset, data.x_train[train]), data.y_train[train],
+                           x_test, y_test, len(data.class_names))
     return Prepared(train_data, [OODSet("test", x_test, y_test), *cut], tuple(notes))
 
 
@@ -243,7 +257,7 @@ class ProbeUnit:
 
     def run(self, progress=None):
         data = prepare(self.sweep.dataset, self.data_dir, self.sweep.train_subset,
-                       self.sweep.test_subset, self.sweep.seed).train
+                       self.sweep.test_subset, self.sweep.seed, self.sweep.jitter).train
         result = train_variants(data, self.strategy, [Seeds(0, 0)],
                                 self.sweep.options(None, pseudo_max=False), progress)
         tracker = result.tracker
@@ -273,7 +287,7 @@ class TrainUnit:
 
         sweep = self.sweep
         prepared = prepare(sweep.dataset, self.data_dir, sweep.train_subset, sweep.test_subset,
-                           sweep.seed)
+                           sweep.seed, sweep.jitter)
         seeds = variant_seeds(sweep.variants, sweep.vary)
         result = train_variants(prepared.train, self.strategy, seeds,
                                 sweep.options(self.target), progress)
@@ -288,7 +302,9 @@ class TrainUnit:
                                               prepared.train.x_test[index])
                    for kind, chosen in checkpoints.items()}
         meta = {**unit_meta(self, result.device, result.seconds, result.steps_per_epoch),
-                **meta_extra, "notes": list(prepared.notes)}
+                **meta_extra, "notes": list(prepared.notes), "steps_trained": result.steps,
+                "search_steps": result.search_steps,
+                "search_evaluations": result.search_evaluations}
         write_unit(self.path, meta, [(s.init, s.order) for s in seeds], tracker.steps,
                    np.array(tracker.history), index,
                    {s.name: s.y for s in prepared.sets}, outputs)
@@ -303,6 +319,10 @@ def unit_meta(unit, device, seconds, steps_per_epoch):
             "lr": strategy.lr, "batch": strategy.batch, "target_accuracy": unit.target,
             "variants": sweep.variants, "vary": sweep.vary, "seed": sweep.seed,
             "activation": sweep.activation, "beta": sweep.beta,
+            "fc1_activation": sweep.fc1_activation, "jitter": sweep.jitter,
+            "epochs_max": sweep.epochs_max,
+            "epochs_cap": TrainOptions(epochs_max=sweep.epochs_max,
+                                       epochs_cap=sweep.epochs_cap).cap(),
             "train_subset": sweep.train_subset, "test_subset": sweep.test_subset,
             "train_seconds": seconds, "steps_per_epoch": steps_per_epoch, "device": device,
             "config_hash": sweep.config_hash(),
