@@ -7,7 +7,9 @@ strategy, ood_set, metric), each row with its unit's provenance:
                   checkpoint; a note where one optimizer step jumped over the whole band
                   [target, target + training.risk_band]); checkpoint_step, checkpoint_epoch
   strategies.csv  per strategy: pm, pm_true_class, label_disagreement, accuracy_mean,
-                  accuracy_std per set; rm_cnn, rm_fc1 (on the stored test inputs);
+                  accuracy_std per set; rm_cnn, rm_fc1 (on the stored test inputs); pm
+                  and rm_* with a 95% bootstrap interval over the K variants in ci_low,
+                  ci_high (image_experiments.bootstrap; NaN for other metrics);
                   variants_checkpointed (a note in words when short of K: its PM is over
                   fewer variants, so not comparable with full strategies), accuracy_spread
                   (max - min of the checkpoint accuracies), variants_over_band (target
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from image_experiments import bootstrap
 from image_experiments import multiplicity as mm
 from image_experiments.cnn import RM_LAYERS
 from image_experiments.storage import read_unit
@@ -37,7 +40,7 @@ from simulator.results import write_csv
 
 KEY_COLUMNS = ["dataset", "regime", "strategy", "lr", "batch", "checkpoint",
                "checkpoint_accuracy"]
-ROW_COLUMNS = ["ood_set", "metric", "value", "note"]
+ROW_COLUMNS = ["ood_set", "metric", "value", "ci_low", "ci_high", "note"]
 PROVENANCE_COLUMNS = ["target_accuracy", "variants", "vary", "seed", "activation", "beta",
                       "train_subset", "test_subset", "device", "irrepro_version",
                       "tensorflow_version", "config_hash", "unit_hash", "git_commit"]
@@ -72,9 +75,10 @@ def _checkpoint_rows(unit, stored, meta, kind="target"):
     probs = {name: stored.probs(name) for name in unit.labels}
     out = {level: [] for level in LEVEL_COLUMNS}
 
-    def row(ood_set, metric, value, note="", **ids):
+    def row(ood_set, metric, value, note="", interval=None, **ids):
         return {**ids, "ood_set": ood_set, "metric": metric, "value": float(value),
-                "note": note}
+                "ci_low": np.nan if interval is None else interval.low,
+                "ci_high": np.nan if interval is None else interval.high, "note": note}
 
     over = over_band(unit, stored, kind)
     for i, k in enumerate(variants):
@@ -93,7 +97,8 @@ def _checkpoint_rows(unit, stored, meta, kind="target"):
     strategy = out["strategies"]
     out["timings"].append(row("", "train_seconds", meta["train_seconds"]))
     strategy.append(row("", "variants_checkpointed", len(variants),
-                        note=short_note(len(variants), len(seeds), kind, meta)))
+                        note=short_note(len(variants), len(seeds), kind, meta)
+                        if kind == "target" else ""))
     if len(variants):
         strategy.append(row("test", "accuracy_spread", np.ptp(stored.accuracy)))
     if kind == "target":
@@ -106,7 +111,8 @@ def _checkpoint_rows(unit, stored, meta, kind="target"):
     for name, labels in unit.labels.items():
         p = probs[name]
         accuracies = mm.accuracy(p, labels)
-        strategy += [row(name, "pm", mm.predictive_multiplicity(p)),
+        strategy += [row(name, "pm", mm.predictive_multiplicity(p),
+                         interval=bootstrap.pm_ci(p, seed=meta["seed"])),
                      row(name, "pm_true_class", mm.true_class_std(p, labels)),
                      row(name, "label_disagreement", mm.label_disagreement(p)),
                      row(name, "accuracy_mean", accuracies.mean()),
@@ -126,7 +132,9 @@ def _checkpoint_rows(unit, stored, meta, kind="target"):
         except UserError as error:  # e.g. a layer without variance: say so, do not stop
             strategy.append(row("test", f"rm_{layer}", np.nan, note=str(error)))
             continue
-        strategy.append(row("test", f"rm_{layer}", rm.rm, note=rm.note))
+        strategy.append(row("test", f"rm_{layer}", rm.rm, note=rm.note,
+                            interval=bootstrap.pairwise_ci(rm.svcca, len(variants),
+                                                           seed=meta["seed"], sign=-1.0)))
         out["pairs"] += [row("test", f"svcca_{layer}", value, note=rm.note, **ids)
                          for ids, value in zip(pair_ids, rm.svcca)]
     return out

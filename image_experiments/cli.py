@@ -328,8 +328,13 @@ def _listed(name):
                    "--select metric.")
 @click.option("--subset-size", type=click.IntRange(min=2),
               default=REPORT_DEFAULTS["subset_size"], show_default=True,
-              help="Hypothesis 1: the lowest-PM test inputs per strategy (at most half the "
+              help="Hypothesis 1: the size of the lowest-PM subset s (at most half the "
                    "test set).")
+@click.option("--subset-per", type=click.Choice(["dataset", "strategy"]),
+              default=REPORT_DEFAULTS["subset_per"], show_default=True,
+              help="Hypothesis 1: one lowest-PM subset s per data set, of the lowest PM "
+                   "averaged over its strategies (Fig. 3's caption), or one s_i per "
+                   "strategy. RM(s) is recomputed from the stored weights on all of s.")
 @click.option("--strategy", default=None, metavar="REGIME=VALUE",
               help="Confabulation over this strategy only, e.g. lr=1e-3 or batch=64 "
                    "[default: over all strategies].")

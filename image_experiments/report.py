@@ -7,6 +7,7 @@ RESULTS_DIR/report-pseudo_max for that checkpoint kind) the CSVs behind every fi
     fig2-<dataset>.csv          SVCCA per layer and PM per set, per strategy (Fig. 2)
     table1.csv                  Pearson r(SVCCA, PM) per regime, layer and set, Delta SVCCA
     hypothesis1-<dataset>.csv   per strategy: PM(S), PM(s), RM(s) on the lowest-PM subset s
+                                (one per data set by default; image_experiments.hypothesis)
     hypothesis1.csv             E_RM, E_PM and whether Hypothesis 1 holds, per regime/layer
     confabulation-<dataset>.csv (+ .npz with the images) the most confabulated test inputs
     interventions.csv           accuracy under every intervention, one row per model
@@ -29,8 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from image_experiments import bootstrap
 from image_experiments import multiplicity as mm
 from image_experiments import relations, sheets
+from image_experiments.analysis import short_note
+from image_experiments.hypothesis import SUBSET_PER, Entry, hypothesis_rows, keep_all_rows
 from image_experiments.attacks import PGD, attack_subset
 from image_experiments.cnn import RM_LAYERS, build_cnn
 from image_experiments.confabulation import most_confabulated
@@ -64,6 +68,7 @@ class ReportOptions:
     pgd_steps: int = 10
     top_percents: tuple = (75.0, 50.0)
     subset_size: int = 1000
+    subset_per: str = "dataset"
     strategy: str | None = None
     data_dir: str | None = None
 
@@ -78,6 +83,9 @@ class ReportOptions:
             raise UserError("--pgd-budget takes budgets >= 0, e.g. 0.01,0.03")
         if not self.top_percents or not all(0 < p <= 100 for p in self.top_percents):
             raise UserError("--top-percent takes percentages in (0, 100], e.g. 75,50")
+        if self.subset_per not in SUBSET_PER:
+            raise UserError(f"unknown --subset-per '{self.subset_per}'; choose "
+                            f"{' or '.join(SUBSET_PER)}")
         parse_strategy(self.strategy)  # a UserError now rather than after the work
 
     def resolve(self, name):
@@ -137,44 +145,40 @@ def unit_key(meta, checkpoint):
             "unit_hash": meta["unit_hash"]}
 
 
-def multiplicity_rows(key, probs, acts):
+def multiplicity_rows(key, probs, acts, seed=0, k=None, short=""):
     """Fig. 2's rows of one strategy: 'pm' per set of probs {set: [k, N, C]} and
-    'svcca_<layer>' (= -RM) per layer of acts {layer: [k, n, p]}, with SVCCA's caution."""
+    'svcca_<layer>' (= -RM) per layer of acts {layer: [k, n, p]}, with SVCCA's caution and a
+    95% bootstrap interval over the variants (ci_low, ci_high; image_experiments.bootstrap);
+    'variants_checkpointed' of the ``k`` variants, whose ``short`` note (a strategy short of
+    K) every PM row repeats: such a PM is over fewer variants."""
     rows = [{**key, "ood_set": name, "metric": "pm", "value": mm.predictive_multiplicity(p),
-             "note": ""} for name, p in probs.items()]
+             **_interval(bootstrap.pm_ci(p, seed=seed)), "note": short}
+            for name, p in probs.items()]
+    found = len(next(iter(probs.values())))
+    rows.append({**key, "ood_set": "", "metric": "variants_checkpointed", "value": found,
+                 "note": short})
     for layer in RM_LAYERS:
-        value, note = np.nan, ""
+        value, note, interval = np.nan, "", {}
         try:
             rm = mm.layer_rm(acts[layer], layer)
             value, note = -rm.rm, rm.note
+            interval = _interval(bootstrap.pairwise_ci(rm.svcca, found, seed=seed))
         except UserError as error:
             note = str(error)
         rows.append({**key, "ood_set": "test", "metric": f"svcca_{layer}", "value": value,
-                     "note": note})
+                     **interval, "note": note})
     return rows
 
 
-def hypothesis_row(key, test_probs, acts, rm_index, size):
-    """Hypothesis 1's measures for one strategy: PM(S) on the whole test set (probs
-    [k, N, C]), the subset s of the ``size`` lowest per-input PM, PM(s), and RM(s) per
-    layer on the inputs of s with stored activations (acts [k, n, p] on rm_index [n])."""
-    per_input = mm.per_input_pm(test_probs)
-    subset = relations.lowest_pm_subset(per_input, size)
-    positions = np.flatnonzero(np.isin(rm_index, subset))
-    row = {**key, "test_inputs": len(per_input), "subset": len(subset),
-           "stored_inputs": len(rm_index), "intersection": len(positions),
-           "pm_full": float(per_input.mean()), "pm_subset": float(per_input[subset].mean())}
-    notes = []
-    for layer in RM_LAYERS:
-        try:
-            rm = mm.layer_rm(acts[layer][:, positions], layer)
-            row[f"rm_subset_{layer}"] = rm.rm
-            notes += [rm.note] if rm.note else []
-        except UserError as error:
-            row[f"rm_subset_{layer}"] = np.nan
-            notes.append(str(error))
-    row["note"] = "; ".join(notes)
-    return row
+def _interval(interval):
+    return {"ci_low": interval.low, "ci_high": interval.high}
+
+
+def spread_row(key, stored):
+    """Fig. 2's row 'accuracy_spread': max - min of the checkpoints' test accuracies (the
+    accuracies that chose them)."""
+    return {**key, "ood_set": "test", "metric": "accuracy_spread",
+            "value": float(np.ptp(stored.accuracy)), "note": ""}
 
 
 def model_rows(key, unit, stored, probs, noise_rates):
@@ -334,7 +338,7 @@ def compute(results_dir, out, options, progress=None):
     images = Images(options.data_dir)
     attacks = Attacks(out / "pgd.csv", options.pgd_budgets, options.pgd_steps,
                       options.pgd_points)
-    fig2, hypothesis, models, pooled, notes = [], [], [], {}, []
+    fig2, hypothesis, models, pooled, notes, entries = [], [], [], {}, [], []
     with progress_bar(len(paths), "units", enabled=progress, desc="units") as bar:
         for path in paths:
             unit = read_unit(path)
@@ -355,14 +359,22 @@ def compute(results_dir, out, options, progress=None):
             if matches(chosen, key):
                 pooled.setdefault(key["dataset"], []).append((probs["test"], unit.labels["test"],
                                                               test))
+            fig2.append(spread_row(key, stored))
+            short = (short_note(len(stored.variants), len(unit.seeds), "target", unit.meta)
+                     if options.checkpoint == "target" else "")
+            if short:
+                notes.append(f"{key['regime']}={key['strategy']:g}: {short}")
             if len(stored.variants) < 2:
-                notes.append(f"{key['regime']} {key['strategy']:g}: only one variant reached "
-                             f"the {options.checkpoint} checkpoint: no multiplicity to measure")
                 continue
-            fig2 += multiplicity_rows(key, probs, stored.acts)
-            size = min(options.subset_size, len(unit.labels["test"]) // 2)
-            hypothesis.append(hypothesis_row(key, probs["test"], stored.acts,
-                                             stored_rm_index(path), size))
+            fig2 += multiplicity_rows(key, probs, stored.acts, unit.meta["seed"],
+                                      len(unit.seeds), short)
+            if test is not None:
+                fig2 += keep_all_rows(key, unit.meta, stored, test.x[stored_rm_index(path)])
+            entries.append(Entry(key, path, mm.per_input_pm(probs["test"])))
+    if entries:
+        size = min(options.subset_size, min(len(e.per_input) for e in entries) // 2)
+        hypothesis = hypothesis_rows(entries, size, options.subset_per, images,
+                                     options.checkpoint)
     notes += images.notes
     if not models:
         raise UserError(f"no unit in {results_dir} has a {options.checkpoint} checkpoint"
@@ -459,8 +471,9 @@ def hypothesis_summary(frame):
                              "r_pm_subset_pm_full": relations.pearson(group["pm_subset"],
                                                                       group["pm_full"]),
                              "subset": int(group["subset"].min()),
-                             "intersection_min": int(group["intersection"].min()),
-                             "intersection_max": int(group["intersection"].max())})
+                             "subset_per": group["subset_per"].iloc[0],
+                             "rm_inputs_min": int(group["rm_inputs"].min()),
+                             "rm_inputs_max": int(group["rm_inputs"].max())})
     return pd.DataFrame(rows)
 
 
