@@ -60,6 +60,7 @@ class VariantGroup:
         self._logits = tf.function(self._forward)
         self._acts = tf.function(self._probe)
         self._chunk = None  # the compiled number of steps per call
+        self._single = {}  # variant -> its compiled forward pass alone (accuracy_of)
 
     @classmethod
     def build(cls, input_shape, classes, rngs, lr, x_train, y_train, activation="relu",
@@ -113,6 +114,18 @@ class VariantGroup:
     def accuracy(self, x, y):
         """Accuracy of every variant on (x, y): float [K]."""
         return (self.logits(x).argmax(axis=-1) == np.asarray(y)[None]).mean(axis=1)
+
+    def accuracy_of(self, variants, x, y):
+        """Accuracy on (x, y) of the ``variants`` only (indices), NaN for the others: float
+        [K]. Each variant's model runs alone, in a compiled function of its own."""
+        out = np.full(len(self.models), np.nan)
+        for k in variants:
+            if k not in self._single:
+                self._single[k] = tf.function(
+                    lambda chunk, model=self.models[k]: [model(chunk, training=False)[None]])
+            logits = _map_chunks(self._single[k], x)[0][0]
+            out[k] = (logits.argmax(axis=-1) == np.asarray(y)).mean()
+        return out
 
     def get_weights(self, k):
         """Copies of variant k's weights (a list of arrays, Keras order)."""

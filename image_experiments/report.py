@@ -186,7 +186,9 @@ def model_rows(key, unit, stored, probs, noise_rates):
     rows of interventions.csv."""
     test, labels = probs["test"], unit.labels["test"]
     classes = test.shape[-1]
-    values = {"accuracy": mm.accuracy(test, labels),
+    # the accuracy that chose the checkpoint (float32 logits), as in variants.csv: float16
+    # log-probabilities can tie or flip the argmax of barely trained models
+    values = {"accuracy": np.asarray(stored.accuracy, float),
               "worst_class": sheets.worst_class_accuracy(test, labels, classes)}
     per_class = sheets.class_accuracy(test, labels, classes)
     values.update({sheets.intervention_name("class", c): per_class[:, c]

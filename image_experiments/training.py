@@ -266,7 +266,8 @@ class TrainResult:
     checkpoints; ``group`` the trained models (for evaluating checkpoints); ``seconds`` the
     training time; ``steps_per_epoch`` to convert steps to epochs; ``device`` where it ran;
     ``steps`` trained in all; ``search_steps`` and ``search_evaluations``: what locating the
-    target checkpoints cost on top (replayed steps, finer evaluations)."""
+    target checkpoints cost on top (replayed steps of the group; finer evaluations of one
+    variant each, a coarse evaluation being K of them)."""
 
     tracker: Tracker
     group: object
@@ -366,8 +367,10 @@ class Search:
         for point in range(lo + width, hi, width):
             self.group.train(self.batches(start, point - start))
             self.extra_steps += point - start
-            accuracy = self.group.accuracy(self.data.x_test, self.data.y_test)
-            self.evaluations += 1
+            # only the variants still searched for run: a finer evaluation costs 1/K of a
+            # coarse one per variant searched
+            accuracy = self.group.accuracy_of(pending, self.data.x_test, self.data.y_test)
+            self.evaluations += len(pending)
             newly = [k for k in pending if accuracy[k] >= self.target]
             if newly:
                 weights = {k: self.group.get_weights(k) for k in newly}

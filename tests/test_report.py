@@ -310,7 +310,8 @@ def test_report_numbers_agree_with_the_sweeps_own_tables(reported, swept):
     assert np.isclose(row.pearson, np.corrcoef(-both.value_y, both.value_x)[0, 1])
     hypothesis = pd.read_csv(out / "hypothesis1-digits.csv")
     assert (hypothesis.subset == 60).all() and (hypothesis.rm_inputs == 60).all()
-    assert (hypothesis.rm_source == "recomputed").all() and (hypothesis.subset_per == "dataset").all()
+    assert (hypothesis.rm_source == "recomputed").all()
+    assert (hypothesis.subset_per == "dataset").all()
     test_pm = strategies[(strategies.metric == "pm") & (strategies.ood_set == "test")]
     merged = test_pm.merge(hypothesis, on="strategy")
     assert len(merged) == 3 and np.allclose(merged.value, merged.pm_full)
