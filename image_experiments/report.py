@@ -145,12 +145,12 @@ def unit_key(meta, checkpoint):
             "unit_hash": meta["unit_hash"]}
 
 
-def multiplicity_rows(key, probs, acts, seed=0, k=None, short=""):
+def multiplicity_rows(key, probs, acts, seed=0, short=""):
     """Fig. 2's rows of one strategy: 'pm' per set of probs {set: [k, N, C]} and
     'svcca_<layer>' (= -RM) per layer of acts {layer: [k, n, p]}, with SVCCA's caution and a
     95% bootstrap interval over the variants (ci_low, ci_high; image_experiments.bootstrap);
-    'variants_checkpointed' of the ``k`` variants, whose ``short`` note (a strategy short of
-    K) every PM row repeats: such a PM is over fewer variants."""
+    'variants_checkpointed' (how many variants probs holds), whose ``short`` note (a
+    strategy short of K) every PM row repeats: such a PM is over fewer variants."""
     rows = [{**key, "ood_set": name, "metric": "pm", "value": mm.predictive_multiplicity(p),
              **_interval(bootstrap.pm_ci(p, seed=seed)), "note": short}
             for name, p in probs.items()]
@@ -368,8 +368,7 @@ def compute(results_dir, out, options, progress=None):
                 notes.append(f"{key['regime']}={key['strategy']:g}: {short}")
             if len(stored.variants) < 2:
                 continue
-            fig2 += multiplicity_rows(key, probs, stored.acts, unit.meta["seed"],
-                                      len(unit.seeds), short)
+            fig2 += multiplicity_rows(key, probs, stored.acts, unit.meta["seed"], short)
             if test is not None:
                 fig2 += keep_all_rows(key, unit.meta, stored, test.x[stored_rm_index(path)])
             entries.append(Entry(key, path, mm.per_input_pm(probs["test"])))
