@@ -6,7 +6,15 @@ import click
 
 from image_experiments.registry import DATASETS
 from image_experiments.report_options import DEFAULTS as REPORT_DEFAULTS
-from image_experiments.sweep_config import ACTIVATION_CHOICES, REGIME_CHOICES, VARY
+from image_experiments.sweep_config import (
+    ACTIVATION_CHOICES,
+    CHECKPOINTS,
+    FC1_ACTIVATIONS,
+    JITTERS,
+    REGIME_CHOICES,
+    SUBSET_PER,
+    VARY,
+)
 from irrepro import __version__
 from irrepro.cli import (
     CONTEXT,
@@ -263,6 +271,10 @@ def data_fetch(name, data_dir):
               help="Evaluate on a random subset of this many test images (and OOD images).")
 @click.option("--epochs-max", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Longest training per variant, in epochs.")
+@click.option("--epochs-cap", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Longest training of a variant that has not reached the target by "
+                   "--epochs-max, in epochs (it trains on rather than dropping out). "
+                   "[default: twice --epochs-max]")
 @click.option("--target-accuracy", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Checkpoint every variant at this test accuracy. [default: found by a "
                    "first pass: the best accuracy every strategy reaches, less a margin]")
@@ -271,10 +283,17 @@ def data_fetch(name, data_dir):
                    "trains every variant until it converges.")
 @click.option("--activation", type=click.Choice(ACTIVATION_CHOICES), default=None,
               help="Activation of every hidden layer.")
-@click.option("--checkpoint", type=click.Choice(["target", "final"]), default=None,
+@click.option("--checkpoint", type=click.Choice(CHECKPOINTS), default=None,
               help="target: Heljakka's risk-equivalent checkpoints; final: Ganesh's protocol, "
                    "--epochs-max epochs without early stopping, the last epoch evaluated. "
                    "[default: the config's; the cifar10_skewed study is final only]")
+@click.option("--fc1-activation", type=click.Choice(FC1_ACTIVATIONS), default=None,
+              help="After the 512-unit 'fc1' layer: nothing (appendix B; fc1 is then an "
+                   "affine image of 'cnn') or a ReLU. [default: none]")
+@click.option("--jitter", type=click.Choice(JITTERS), default=None,
+              help="Colour-jitter OOD set: torchvision's ColorJitter(brightness=0.3, hue=0.1), "
+                   "factors 0.7-1.3, or the darkening reading, factors 0-0.3. "
+                   "[default: torchvision]")
 @click.option("--seed", type=int, default=None, help="Experiment seed.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder searched first for the data files.")
@@ -362,8 +381,13 @@ def _listed(name):
                    "--select metric.")
 @click.option("--subset-size", type=click.IntRange(min=2),
               default=REPORT_DEFAULTS["subset_size"], show_default=True,
-              help="Hypothesis 1: the lowest-PM test inputs per strategy (at most half the "
+              help="Hypothesis 1: the size of the lowest-PM subset s (at most half the "
                    "test set).")
+@click.option("--subset-per", type=click.Choice(SUBSET_PER),
+              default=REPORT_DEFAULTS["subset_per"], show_default=True,
+              help="Hypothesis 1: one lowest-PM subset s per data set, of the lowest PM "
+                   "averaged over its strategies (Fig. 3's caption), or one s_i per "
+                   "strategy. RM(s) is recomputed from the stored weights on all of s.")
 @click.option("--strategy", default=None, metavar="REGIME=VALUE",
               help="Confabulation over this strategy only, e.g. lr=1e-3 or batch=64 "
                    "[default: over all strategies].")

@@ -3,11 +3,14 @@
     conv(48,3)-A-MaxPool2-conv(96,3)-A-MaxPool2-conv(80,3)-A-conv(96,3)-A
     -Flatten ('cnn') -FC(512) ('fc1') -FC(classes) ('logits')
 
-A is the activation (ReLU in the paper; SmeLU or Swish from ``simulator.activations``). The
-two fully connected layers have no activation between them: appendix B writes
+A is the activation (ReLU in the paper; SmeLU or Swish from ``simulator.activations``). By
+default the two fully connected layers have no activation between them: appendix B writes
 "ReLU - FC(96, 512) - FC(512, 10)" and DESIGN.md fixes the same, so 'fc1' is an affine map
-of 'cnn' (512 neurons of rank at most 96 for MNIST, 384 for CIFAR). The model outputs
-logits; class probabilities are their softmax.
+of 'cnn' (512 neurons of rank at most 96 for MNIST, 384 for CIFAR) and spans the same
+subspace of the data: their SVCCA differs only through the 99% cut, and agreement of the two
+layers is not independent evidence. ``fc1_activation='relu'`` puts a ReLU after FC(512)
+(then 'fc1' is that ReLU's output), for a second layer that is not an affine image of the
+first. The model outputs logits; class probabilities are their softmax.
 
 Padding is 'valid' as in the paper wherever the stack fits: inputs of at least 26x26 pixels
 (MNIST-like 28x28 gives a 1x1x96 'cnn' layer = 96 neurons, CIFAR-like 32x32 a 2x2x96 one =
@@ -23,6 +26,8 @@ state, on any device.
 """
 import numpy as np
 
+from irrepro.errors import UserError
+
 FILTERS = (48, 96, 80, 96)
 KERNEL = 3
 FC_UNITS = 512
@@ -30,6 +35,8 @@ FC_UNITS = 512
 MIN_VALID_SIZE = 26
 #: The layers whose activations RM compares.
 RM_LAYERS = ("cnn", "fc1")
+#: What may follow FC(512): nothing (appendix B) or a ReLU.
+FC1_ACTIVATIONS = ("none", "relu")
 
 
 def padding_for(input_shape):
@@ -37,13 +44,18 @@ def padding_for(input_shape):
     return "valid" if min(input_shape[:2]) >= MIN_VALID_SIZE else "same"
 
 
-def build_cnn(input_shape, classes, activation="relu", beta=1.0, rng=None):
+def build_cnn(input_shape, classes, activation="relu", beta=1.0, rng=None,
+              fc1_activation="none"):
     """The appendix-B CNN for images ``input_shape`` = (H, W, C) and ``classes`` outputs.
 
     Input float32 [batch, H, W, C]; output logits float32 [batch, classes]. Layers named
-    'cnn' (flattened last conv map) and 'fc1' (the 512-unit affine layer) feed RM.
-    ``rng`` (a numpy Generator) draws the initial weights; None keeps Keras's own draw.
+    'cnn' (flattened last conv map) and 'fc1' (the 512-unit layer, affine unless
+    ``fc1_activation`` is 'relu') feed RM. ``rng`` (a numpy Generator) draws the initial
+    weights; None keeps Keras's own draw.
     """
+    if fc1_activation not in FC1_ACTIVATIONS:
+        raise UserError(f"unknown fc1 activation '{fc1_activation}'; choose "
+                        f"{' or '.join(FC1_ACTIVATIONS)}")
     from irrepro.keras_activations import get_activation
     from irrepro.tf import keras
 
@@ -57,7 +69,8 @@ def build_cnn(input_shape, classes, activation="relu", beta=1.0, rng=None):
         if i < 2:
             x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
     x = layers.Flatten(name="cnn")(x)
-    x = layers.Dense(FC_UNITS, name="fc1")(x)
+    x = layers.Dense(FC_UNITS, activation=None if fc1_activation == "none" else "relu",
+                     name="fc1")(x)
     logits = layers.Dense(classes, name="logits")(x)
     model = keras.Model(inputs, logits, name="cnn_" + activation)
     if rng is not None:

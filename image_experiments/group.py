@@ -59,12 +59,14 @@ class VariantGroup:
         self._logits = tf.function(self._forward)
         self._acts = tf.function(self._probe)
         self._chunk = None  # the compiled number of steps per call
+        self._single = {}  # variant -> its compiled forward pass alone (accuracy_of)
 
     @classmethod
     def build(cls, input_shape, classes, rngs, lr, x_train, y_train, activation="relu",
-              beta=1.0):
+              beta=1.0, fc1_activation="none"):
         """A group of len(rngs) fresh CNNs, variant k initialised from the Generator rngs[k]."""
-        models = [build_cnn(input_shape, classes, activation, beta, rng) for rng in rngs]
+        models = [build_cnn(input_shape, classes, activation, beta, rng, fc1_activation)
+                  for rng in rngs]
         return cls(models, lr, x_train, y_train)
 
     def _train_steps(self, indices, n_steps):
@@ -112,12 +114,34 @@ class VariantGroup:
         """Accuracy of every variant on (x, y): float [K]."""
         return (self.logits(x).argmax(axis=-1) == np.asarray(y)[None]).mean(axis=1)
 
+    def accuracy_of(self, variants, x, y):
+        """Accuracy on (x, y) of the ``variants`` only (indices), NaN for the others: float
+        [K]. Each variant's model runs alone, in a compiled function of its own."""
+        out = np.full(len(self.models), np.nan)
+        for k in variants:
+            if k not in self._single:
+                self._single[k] = tf.function(
+                    lambda chunk, model=self.models[k]: [model(chunk, training=False)[None]])
+            logits = _map_chunks(self._single[k], x)[0][0]
+            out[k] = (logits.argmax(axis=-1) == np.asarray(y)).mean()
+        return out
+
     def get_weights(self, k):
         """Copies of variant k's weights (a list of arrays, Keras order)."""
         return [np.array(w) for w in self.models[k].get_weights()]
 
     def set_weights(self, k, weights):
         self.models[k].set_weights(weights)
+
+    def state(self):
+        """Copies of everything training changes: every variant's weights and the
+        optimizer's variables (step count, Adam's moments), a list of arrays."""
+        return [np.array(v) for v in (*self.variables, *self.optimizer.variables)]
+
+    def restore(self, state):
+        """Put the group back into a :meth:`state`: training from there repeats itself."""
+        for variable, value in zip((*self.variables, *self.optimizer.variables), state):
+            variable.assign(value)
 
 
 def _map_chunks(fn, x):

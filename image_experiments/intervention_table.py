@@ -23,7 +23,9 @@ def model_rows(key, unit, stored, probs, noise_rates):
     rows of interventions.csv."""
     test, labels = probs["test"], unit.labels["test"]
     classes = test.shape[-1]
-    values = {"accuracy": mm.accuracy(test, labels),
+    # the accuracy that chose the checkpoint (float32 logits), as in variants.csv: float16
+    # log-probabilities can tie or flip the argmax of barely trained models
+    values = {"accuracy": np.asarray(stored.accuracy, float),
               "worst_class": sheets.worst_class_accuracy(test, labels, classes)}
     per_class = sheets.class_accuracy(test, labels, classes)
     values.update({sheets.intervention_name("class", c): per_class[:, c]
@@ -64,13 +66,14 @@ class Attacks:
 
     def _attacker(self, unit, shape, classes):
         meta = unit.meta
-        key = (shape, classes, meta["activation"], meta["beta"])
+        key = (shape, classes, meta["activation"], meta["beta"],
+               meta.get("fc1_activation", "none"))
         if key not in self.attackers:
             from image_experiments.attacks import PGD  # runs the models: TensorFlow
             from image_experiments.cnn import build_cnn
 
             self.attackers[key] = PGD(build_cnn(shape, classes, meta["activation"],
-                                                meta["beta"]))
+                                                meta["beta"], fc1_activation=key[-1]))
         return self.attackers[key]
 
     def rows_for(self, key, unit, stored, test):

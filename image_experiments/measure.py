@@ -222,7 +222,7 @@ def prediction_rows(probs, labels, group="", members=None, baseline=0, draws=bs.
         _row("accuracy_range", np.ptp(accuracies), interval(lambda i: np.ptp(accuracies[i])),
              group=group),
         _row("pm", mm.predictive_multiplicity(probs),
-             interval(lambda i: mm.predictive_multiplicity(probs[i])), group=group),
+             bs.pm_interval(probs, draws, seed, level), group=group),
         _row("true_class_std", mm.true_class_std(probs, labels),
              interval(lambda i: mm.true_class_std(probs[i], labels)), group=group),
         _row("label_disagreement", mm.label_disagreement(probs),

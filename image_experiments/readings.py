@@ -34,9 +34,37 @@ def _ends(frame, regime, metric, ood_set):
     return order[0], rows[order[0]], order[-1], rows[order[-1]]
 
 
+def trend(frame, regime, metric, ood_set="test"):
+    """What the bootstrap intervals (ci_low, ci_high) say about a metric along the regime's
+    order: 'falls monotonically' / 'rises monotonically' only where every interval lies
+    wholly below (above) the one before; 'falls (rises) from first to last' where only the
+    ends' intervals are apart; else that the intervals do not resolve a trend. '' without
+    intervals."""
+    if "ci_low" not in frame:
+        return ""
+    rows = frame[(frame["regime"] == regime) & (frame["metric"] == metric)
+                 & (frame["ood_set"] == ood_set)].set_index("strategy")
+    order = [s for s in strategy_order(regime, rows.index)
+             if np.isfinite(rows.loc[s, "ci_low"]) and np.isfinite(rows.loc[s, "ci_high"])]
+    if len(order) < 2:
+        return ""
+    low, high = rows.loc[order, "ci_low"].to_numpy(), rows.loc[order, "ci_high"].to_numpy()
+    if (high[1:] < low[:-1]).all():
+        return "falls monotonically (each 95% interval below the one before)"
+    if (low[1:] > high[:-1]).all():
+        return "rises monotonically (each 95% interval above the one before)"
+    if high[-1] < low[0]:
+        return ("falls from first to last (their 95% intervals apart), not monotonically "
+                "within the intervals")
+    if low[-1] > high[0]:
+        return ("rises from first to last (their 95% intervals apart), not monotonically "
+                "within the intervals")
+    return "has no trend the 95% intervals resolve (first and last overlap)"
+
+
 def multiplicity_reading(frame):
     """Fig. 2: per regime, how PM on test and SVCCA of fc1 change from the first strategy
-    to the last (in the regime's order)."""
+    to the last (in the regime's order), and what the bootstrap intervals say of it."""
     lines = []
     for regime in regimes_in(frame):
         pm, svcca = (_ends(frame, regime, "pm", "test"),
@@ -45,8 +73,12 @@ def multiplicity_reading(frame):
             continue
         text = (f"{regime}: PM on test goes from {number(pm[1])} at {regime}={pm[0]:g} to "
                 f"{number(pm[3])} at {regime}={pm[2]:g}")
+        said = trend(frame, regime, "pm")
+        text += f" and {said}" if said else ""
         if svcca is not None:
             text += (f"; SVCCA (fc1) from {number(svcca[1])} to {number(svcca[3])}")
+            said = trend(frame, regime, "svcca_fc1")
+            text += f" and {said}" if said else ""
         ood = frame[(frame["regime"] == regime) & (frame["metric"] == "pm")
                     & (frame["ood_set"] != "test")]
         if not ood.empty:
@@ -94,12 +126,16 @@ def hypothesis_reading(summary):
             verdict = "holds" if row.e_rm < row.e_pm else "does not hold"
             if row.strategies < 3:
                 verdict += " (only 2 strategies: every scaled value is 0 or 1)"
-        used = (f"{row.intersection_min}" if row.intersection_min == row.intersection_max
-                else f"{row.intersection_min}-{row.intersection_max}")
+        used = (f"{row.rm_inputs_min}" if row.rm_inputs_min == row.rm_inputs_max
+                else f"{row.rm_inputs_min}-{row.rm_inputs_max}")
+        chosen = ("one s for the whole data set, the inputs of lowest PM averaged over its "
+                  "strategies (Fig. 3)" if row.subset_per == "dataset"
+                  else "each strategy its own s_i")
+        where = ("all of them" if row.rm_inputs_min == row.rm_inputs_max == row.subset
+                 else f"the {used} of them with stored activations")
         lines.append(f"{row.regime}, {row.layer}: E_RM = {number(row.e_rm)}, E_PM = "
                      f"{number(row.e_pm)}: Hypothesis 1 {verdict}; s = {row.subset} "
-                     f"lowest-PM test inputs, RM(s) on the {used} of them with stored "
-                     f"activations; r(RM(s), PM(S)) = "
+                     f"lowest-PM test inputs, {chosen}; RM(s) on {where}; r(RM(s), PM(S)) = "
                      f"{number(row.r_rm_subset_pm_full)}, r(PM(s), PM(S)) = "
                      f"{number(row.r_pm_subset_pm_full)}.")
     return lines
@@ -169,4 +205,46 @@ def selection_reading(frame):
             parts.append(part)
         lines.append(f"{regime}, selected on {rows['selected_on'].iloc[0]}: "
                      + "; ".join(parts) + ".")
+    return lines
+
+
+def protocol_reading(frame):
+    """Risk equivalence as measured: per regime the spread (max - min) of the checkpoint
+    accuracies of each strategy, and the strategies short of K, whose PM is over fewer
+    variants and so not comparable with the others'."""
+    lines = []
+    for regime in regimes_in(frame):
+        rows = frame[frame["regime"] == regime]
+        spread = rows.loc[rows["metric"] == "accuracy_spread", "value"]
+        if len(spread):
+            lines.append(f"{regime}: checkpoint test accuracies spread {100 * spread.min():.2g}"
+                         f"-{100 * spread.max():.2g} pp (max - min over a strategy's variants)"
+                         f" across its {len(spread)} strategies.")
+        counted = rows[rows["metric"] == "variants_checkpointed"]
+        short = counted[counted["note"].astype(str) != ""]
+        if len(short):
+            listed = ", ".join(f"{regime}={s:g} ({int(v)} variants)"
+                               for s, v in zip(short["strategy"], short["value"]))
+            lines.append(f"{regime}: short of K: {listed}; their PM and RM are over fewer "
+                         "variants than the others' and not comparable with them.")
+    return lines
+
+
+def keep_all_reading(frame):
+    """The keep = 1.0 check: SVCCA per layer keeping every direction beside the 99% cut,
+    and what agreement of 'cnn' and 'fc1' means."""
+    lines = []
+    for regime in regimes_in(frame):
+        rows = frame[frame["regime"] == regime].set_index(["strategy", "metric"])["value"]
+        metrics = set(frame.loc[frame["regime"] == regime, "metric"])
+        if not {"svcca_cnn_keep1", "svcca_fc1_keep1"} <= metrics:
+            continue
+        strategies = strategy_order(regime, frame.loc[frame["regime"] == regime, "strategy"])
+        gap = max(abs(rows.get((s, "svcca_cnn_keep1"), np.nan)
+                      - rows.get((s, "svcca_fc1_keep1"), np.nan)) for s in strategies)
+        lines.append(f"{regime}: SVCCA at keep = 1.0 (every direction), cnn against fc1: "
+                     f"largest difference {number(gap)} over the strategies (0.99 cut: see "
+                     "fig2 CSV). Without an activation after FC(512) fc1 is an affine image of "
+                     "cnn and spans the same subspace, so their agreement is not independent "
+                     "evidence.")
     return lines

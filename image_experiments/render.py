@@ -57,7 +57,12 @@ def render(out):
                              draw(figures.multiplicity_figure(
                                  fig2, f"{dataset}: RM and PM, {checkpoint} checkpoint"),
                                   files.fig2(dataset)),
-                             readings.multiplicity_reading(fig2) + readings.caution(fig2))
+                             readings.multiplicity_reading(fig2)
+                             + readings.keep_all_reading(fig2) + readings.caution(fig2))
+            lines += section("Risk equivalence: checkpoint accuracies and variants",
+                             "Checkpoints are each variant's first step at or above the "
+                             "target; the spread is max - min of their test accuracies.",
+                             readings.protocol_reading(fig2))
         mine = None if table1 is None else table1[table1["dataset"] == dataset]
         if mine is not None and not mine.empty:
             wide = relations.table1_wide(mine)

@@ -13,12 +13,12 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from image_experiments import analysis, relations, report_files
+from image_experiments import analysis, report_files
 from image_experiments import multiplicity as mm
-from image_experiments.cnn import RM_LAYERS
+from image_experiments.analysis import short_note
+from image_experiments.hypothesis import Entry, hypothesis_rows, keep_all_rows
 from image_experiments.images import Images
 from image_experiments.intervention_table import MODEL_COLUMNS, Attacks, model_rows
 from image_experiments.report_options import matches, parse_strategy
@@ -29,41 +29,26 @@ from irrepro.progress import progress_bar
 from irrepro.tables import check_writable, write_text
 
 
-def fig2_rows(key, unit, stored):
-    """Fig. 2's rows of one strategy: 'pm' per set and 'svcca_<layer>' (= -RM) per layer,
-    with SVCCA's caution, taken from the sweep's strategy rows."""
+def fig2_rows(key, unit, stored, kind):
+    """Fig. 2's rows of one strategy, taken from the sweep's own strategy rows
+    (``analysis.checkpoint_rows``): 'pm' per set and 'svcca_<layer>' (= -RM) per layer, each
+    with its bootstrap interval and SVCCA's caution, 'variants_checkpointed' and
+    'accuracy_spread'. A strategy short of K has its note on every PM row: such a PM is over
+    fewer variants."""
+    found = analysis.checkpoint_rows(unit, stored, kind)["strategies"]
+    short = next((r["note"] for r in found if r["metric"] == "variants_checkpointed"), "")
     rows = []
-    for row in analysis.checkpoint_rows(unit, stored)["strategies"]:
-        if row["metric"] == "pm":
-            rows.append({**key, **{k: row[k] for k in ("ood_set", "metric", "value", "note")}})
+    for row in found:
+        picked = {k: row[k] for k in ("ood_set", "metric", "value", "ci_low", "ci_high", "note")}
+        if row["metric"] in ("variants_checkpointed", "accuracy_spread"):
+            rows.append({**key, **picked})
+        elif row["metric"] == "pm":
+            rows.append({**key, **picked, "note": short or row["note"]})
         elif row["metric"].startswith("rm_"):
-            rows.append({**key, "ood_set": row["ood_set"],
-                         "metric": "svcca_" + row["metric"].removeprefix("rm_"),
-                         "value": -row["value"], "note": row["note"]})
+            rows.append({**key, **picked, "metric": "svcca_" + row["metric"].removeprefix("rm_"),
+                         "value": -row["value"], "ci_low": -row["ci_high"],
+                         "ci_high": -row["ci_low"]})
     return rows
-
-
-def hypothesis_row(key, test_probs, acts, rm_index, size):
-    """Hypothesis 1's measures for one strategy: PM(S) on the whole test set (probs
-    [k, N, C]), the subset s of the ``size`` lowest per-input PM, PM(s), and RM(s) per
-    layer on the inputs of s with stored activations (acts [k, n, p] on rm_index [n])."""
-    per_input = mm.per_input_pm(test_probs)
-    subset = relations.lowest_pm_subset(per_input, size)
-    positions = np.flatnonzero(np.isin(rm_index, subset))
-    row = {**key, "test_inputs": len(per_input), "subset": len(subset),
-           "stored_inputs": len(rm_index), "intersection": len(positions),
-           "pm_full": float(per_input.mean()), "pm_subset": float(per_input[subset].mean())}
-    notes = []
-    for layer in RM_LAYERS:
-        try:
-            rm = mm.layer_rm(acts[layer][:, positions], layer)
-            row[f"rm_subset_{layer}"] = rm.rm
-            notes += [rm.note] if rm.note else []
-        except UserError as error:
-            row[f"rm_subset_{layer}"] = np.nan
-            notes.append(str(error))
-    row["note"] = "; ".join(notes)
-    return row
 
 
 def compute(results_dir, out, options, progress=None):
@@ -76,7 +61,7 @@ def compute(results_dir, out, options, progress=None):
     images = Images(options.data_dir)
     attacks = Attacks(out / report_files.PGD_CACHE, options.pgd_budgets, options.pgd_steps,
                       options.pgd_points)
-    fig2, hypothesis, models, pooled, notes = [], [], [], {}, []
+    fig2, hypothesis, models, pooled, notes, entries = [], [], [], {}, [], []
     with progress_bar(len(paths), "units", enabled=progress, desc="units") as bar:
         for path in paths:
             unit = read_unit(path)
@@ -97,14 +82,20 @@ def compute(results_dir, out, options, progress=None):
             if matches(chosen, key):
                 pooled.setdefault(key["dataset"], []).append((probs["test"], unit.labels["test"],
                                                               test))
+            fig2 += fig2_rows(key, unit, stored, options.checkpoint)
+            short = (short_note(len(stored.variants), len(unit.seeds), "target", unit.meta)
+                     if options.checkpoint == "target" else "")
+            if short:
+                notes.append(f"{key['regime']}={key['strategy']:g}: {short}")
             if len(stored.variants) < 2:
-                notes.append(f"{key['regime']} {key['strategy']:g}: only one variant reached "
-                             f"the {options.checkpoint} checkpoint: no multiplicity to measure")
                 continue
-            fig2 += fig2_rows(key, unit, stored)
-            size = min(options.subset_size, len(unit.labels["test"]) // 2)
-            hypothesis.append(hypothesis_row(key, probs["test"], stored.acts,
-                                             stored_rm_index(path), size))
+            if test is not None:
+                fig2 += keep_all_rows(key, unit.meta, stored, test.x[stored_rm_index(path)])
+            entries.append(Entry(key, path, mm.per_input_pm(probs["test"])))
+    if entries:
+        size = min(options.subset_size, min(len(e.per_input) for e in entries) // 2)
+        hypothesis = hypothesis_rows(entries, size, options.subset_per, images,
+                                     options.checkpoint)
     notes += images.notes
     if not models:
         raise UserError(f"no unit in {results_dir} has a {options.checkpoint} checkpoint"

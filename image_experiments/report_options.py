@@ -29,6 +29,7 @@ class ReportOptions:
     pgd_steps: int = 10
     top_percents: tuple = (75.0, 50.0)
     subset_size: int = 1000
+    subset_per: str = "dataset"
     strategy: str | None = None
     data_dir: str | None = None
 
@@ -44,6 +45,11 @@ class ReportOptions:
             raise UserError("--pgd-budget takes budgets >= 0, e.g. 0.005,0.01")
         if not self.top_percents or not all(0 < p <= 100 for p in self.top_percents):
             raise UserError("--top-percent takes percentages in (0, 100], e.g. 75,50")
+        from image_experiments.hypothesis import SUBSET_PER
+
+        if self.subset_per not in SUBSET_PER:
+            raise UserError(f"unknown --subset-per '{self.subset_per}'; choose "
+                            f"{' or '.join(SUBSET_PER)}")
         parse_strategy(self.strategy)  # a UserError now rather than after the work
 
     def resolve(self, name):

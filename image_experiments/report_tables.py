@@ -88,8 +88,9 @@ def hypothesis_summary(frame):
                              "r_pm_subset_pm_full": relations.pearson(group["pm_subset"],
                                                                       group["pm_full"]),
                              "subset": int(group["subset"].min()),
-                             "intersection_min": int(group["intersection"].min()),
-                             "intersection_max": int(group["intersection"].max())})
+                             "subset_per": group["subset_per"].iloc[0],
+                             "rm_inputs_min": int(group["rm_inputs"].min()),
+                             "rm_inputs_max": int(group["rm_inputs"].max())})
     return pd.DataFrame(rows)
 
 

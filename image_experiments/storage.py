@@ -8,7 +8,10 @@ Layout (K variants, E evaluations, k_c variants with a checkpoint of kind c):
   rm_index            int64 [n]: the test inputs whose activations are stored
   labels.<set>        int16 [N_set]: true classes of each evaluation set ('test' first)
   <c>.variant         int64 [k_c]: which variants have a checkpoint of kind c
-  <c>.step, <c>.accuracy   where each checkpoint was taken, and its test accuracy
+  <c>.step, <c>.accuracy   where each checkpoint was taken, and its test accuracy (the one
+                      that chose it)
+  <c>.previous        float64 [k_c]: its test accuracy one optimizer step earlier (NaN where
+                      not evaluated); absent in units stored before it was recorded
   <c>.logp.<set>      float16 [k_c, N_set, C]: log class probabilities
   <c>.act.<layer>     float16 [k_c, n, p]: activations of 'cnn' and 'fc1' on rm_index
                       (float32 if some exceed float16's range)
@@ -43,6 +46,7 @@ def write_unit(path, meta, seeds, history_steps, history_accuracy, rm_index, lab
         arrays[f"{kind}.variant"] = np.asarray(out.variants, np.int64)
         arrays[f"{kind}.step"] = np.asarray(out.steps, np.int64)
         arrays[f"{kind}.accuracy"] = np.asarray(out.accuracy, np.float64)
+        arrays[f"{kind}.previous"] = out.previous_accuracy()
         arrays.update({f"{kind}.logp.{name}": lp.astype(np.float16)
                        for name, lp in out.logp.items()})
         arrays.update({f"{kind}.act.{layer}": _compact(a) for layer, a in out.acts.items()})
@@ -97,7 +101,8 @@ def read_unit(path):
         checkpoints[kind] = CheckpointOutputs(
             arrays[f"{kind}.variant"], arrays[f"{kind}.step"], arrays[f"{kind}.accuracy"],
             part("logp"), {k: v.astype(np.float32) for k, v in part("act").items()},
-            [w for _, w in sorted(part("weight").items(), key=lambda item: int(item[0]))])
+            [w for _, w in sorted(part("weight").items(), key=lambda item: int(item[0]))],
+            arrays.get(f"{kind}.previous"))
     return StoredUnit(json.loads(str(arrays["meta"])), arrays["seeds"], labels, checkpoints,
                       arrays["history_step"], arrays["history_accuracy"])
 

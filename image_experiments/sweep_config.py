@@ -4,7 +4,10 @@ smoke < command line, :mod:`irrepro.config`) and their validation, each concept 
 import dataclasses
 from pathlib import Path
 
+from image_experiments.cnn import FC1_ACTIVATIONS
+from image_experiments.hypothesis import SUBSET_PER  # noqa: F401  (the CLI's choices)
 from image_experiments.training import REGIMES, VARY, TrainOptions, strategies
+from image_experiments.transforms import JITTERS
 from irrepro.activations import check_activation
 from irrepro.config import check_known, layered, read_yaml
 from irrepro.errors import UserError
@@ -45,6 +48,7 @@ class ImageSweep(TrainOptions):
     target_accuracy: float | dict | None = None
     target_margin: float = 0.005
     rm_points: int = 2560
+    jitter: str = "torchvision"
     vary: str = "both"
     checkpoint: str = "target"
     scheduler: str | None = None
@@ -60,6 +64,14 @@ class ImageSweep(TrainOptions):
         if self.vary not in VARY:
             raise UserError(f"unknown vary '{self.vary}'; choose one of {', '.join(VARY)}")
         check_activation(self.activation)
+        if self.fc1_activation not in FC1_ACTIVATIONS:
+            raise UserError(f"unknown fc1 activation '{self.fc1_activation}'; choose "
+                            f"{' or '.join(FC1_ACTIVATIONS)}")
+        if self.jitter not in JITTERS:
+            raise UserError(f"unknown jitter '{self.jitter}'; choose {' or '.join(JITTERS)}")
+        if self.epochs_cap is not None and not self.epochs_cap >= self.epochs_max:
+            raise UserError(f"--epochs-cap must be at least --epochs-max ({self.epochs_max}; "
+                            f"got {self.epochs_cap})")
         # --checkpoint final: Ganesh's protocol (fixed epochs, the last evaluated) beside
         # Heljakka's risk-equivalent target
         if self.checkpoint not in CHECKPOINTS:

@@ -35,7 +35,7 @@ class ProbeUnit:
 
     def run(self, progress=None):
         data = prepare(self.sweep.dataset, self.data_dir, self.sweep.train_subset,
-                       self.sweep.test_subset, self.sweep.seed).train
+                       self.sweep.test_subset, self.sweep.seed, self.sweep.jitter).train
         result = train_variants(data, self.strategy, [Seeds(0, 0)],
                                 self.sweep.train_options(pseudo_max=False), None, progress)
         tracker = result.tracker
@@ -65,7 +65,7 @@ class TrainUnit:
 
         sweep = self.sweep
         prepared = prepare(sweep.dataset, self.data_dir, sweep.train_subset, sweep.test_subset,
-                           sweep.seed)
+                           sweep.seed, sweep.jitter)
         seeds = variant_seeds(sweep.variants, sweep.vary)
         result = train_variants(prepared.train, self.strategy, seeds, sweep.train_options(),
                                 self.target, progress)
@@ -85,7 +85,9 @@ class TrainUnit:
                                               prepared.train.x_test[index])
                    for kind, chosen in checkpoints.items()}
         meta = {**unit_meta(self, result.device, result.seconds, result.steps_per_epoch),
-                **meta_extra, "notes": list(prepared.notes)}
+                **meta_extra, "notes": list(prepared.notes), "steps_trained": result.steps,
+                "search_steps": result.search_steps,
+                "search_evaluations": result.search_evaluations}
         write_unit(self.path, meta, [(s.init, s.order) for s in seeds], tracker.steps,
                    np.array(tracker.history), index,
                    {s.name: s.y for s in prepared.sets}, outputs)
@@ -98,6 +100,8 @@ def unit_meta(unit, device, seconds, steps_per_epoch):
             "lr": strategy.lr, "batch": strategy.batch, "target_accuracy": unit.target,
             "variants": sweep.variants, "vary": sweep.vary, "seed": sweep.seed,
             "activation": sweep.activation, "beta": sweep.beta,
+            "fc1_activation": sweep.fc1_activation, "jitter": sweep.jitter,
+            "epochs_max": sweep.epochs_max, "epochs_cap": sweep.train_options().cap(),
             "train_subset": sweep.train_subset, "test_subset": sweep.test_subset,
             "train_seconds": seconds, "steps_per_epoch": steps_per_epoch, "device": device,
             "config_hash": sweep.config_hash(),

@@ -9,12 +9,26 @@ that seed is k and the other is 0 for every variant. Pairs of variants thus diff
 init seed, their order seed or both, as the simulator's model pairs do.
 
 Risk equivalence: the test accuracy of every variant is measured ``evals_per_epoch`` times
-per epoch; a variant's *target* checkpoint is its weights at the first evaluation with
-accuracy >= the regime's target. Training goes on (checkpointing, not stopping) until every
-variant has one, or, when the pseudo-maximum is asked for (appendix C), until no variant
-improved for ``patience`` evaluations or ``epochs_max`` is reached; the *pseudo_max* level is
-then the highest accuracy that at least half the variants (and at least two) reached, and
-each of those variants is checkpointed at its first evaluation reaching it.
+per epoch (the *coarse* evaluations). When a coarse evaluation finds a variant at or above the
+regime's target for the first time, training goes back to the state saved at the previous
+coarse evaluation (weights and Adam's moments) and steps forward again with finer
+evaluations, :data:`REFINE` per interval, narrowing the interval level by level down to one
+optimizer step (:func:`locate_crossings`). The variant's *target* checkpoint is then the state
+after the first step that takes its accuracy from below the target to at or above it, and the
+accuracy recorded is the one that chose it; with the same seeds the same steps are replayed,
+so the result is deterministic. Checkpoint accuracies then lie within the band
+[target, target + :func:`risk_band`] unless one optimizer step jumps over all of it, which the
+checkpoint records (``previous``, the accuracy one step before) so that the tables can flag it.
+The coarse-to-fine search sees every step of the last level, but not every step of the
+coarser ones: a brief excursion above the target between two evaluations below it is missed.
+
+Training goes on (checkpointing, not stopping) until every variant has its target checkpoint,
+and, when the pseudo-maximum is asked for (appendix C), until no variant improved for
+``patience`` evaluations, both within ``epochs_max``; a variant that has not reached the target
+by then trains on, up to ``epochs_cap`` (default twice ``epochs_max``), rather than silently
+dropping out. The *pseudo_max* level is the highest accuracy that at least half the variants
+(and at least two) reached, and each of those variants is checkpointed at its first coarse
+evaluation reaching it.
 """
 import contextlib
 import dataclasses
@@ -30,6 +44,16 @@ REGIMES = {"lr": (3e-3, 2e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5),
            "batch": (8, 16, 32, 64, 128, 256, 512)}
 FIXED = {"lr": 1e-4, "batch": 64}  # each regime's other hyper-parameter
 VARY = ("both", "init", "order")
+#: Finer evaluations per interval when a coarse evaluation crosses the target.
+REFINE = 8
+#: Width of the risk-equivalence band: 0.3 pp, or two test inputs on small test sets.
+BAND_FRACTION, BAND_INPUTS = 0.003, 2
+
+
+def risk_band(n_test):
+    """How far above the target a checkpoint's test accuracy may lie on ``n_test`` inputs:
+    max(0.003, 2 / n_test)."""
+    return max(BAND_FRACTION, BAND_INPUTS / n_test)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,11 +141,14 @@ class BatchOrder:
 
 @dataclasses.dataclass(frozen=True)
 class Checkpoint:
-    """A variant's weights at one evaluation: training step, test accuracy, weights."""
+    """A variant's weights at one evaluation: training step, test accuracy, weights, and
+    (target checkpoints) ``previous``, its accuracy one optimizer step earlier (NaN where
+    that state was never evaluated: step 0, or a coarse pseudo-maximum checkpoint)."""
 
     step: int
     accuracy: float
     weights: list
+    previous: float = float("nan")
 
 
 class Tracker:
@@ -141,9 +168,10 @@ class Tracker:
         self.steps, self.history = [], []  # every evaluation: step, accuracies [K]
         self._since_improved = 0
 
-    def update(self, step, accuracies, weights_of):
+    def update(self, step, accuracies, weights_of, located=None):
         """Record one evaluation: ``accuracies`` float [K]; ``weights_of(k)`` copies variant
-        k's current weights (called only when they are kept)."""
+        k's current weights (called only when they are kept); ``located`` {k: Checkpoint}:
+        the finer-located target checkpoints of variants that reach the target here."""
         self.steps.append(step)
         self.history.append(np.asarray(accuracies, float))
         improved = False
@@ -155,7 +183,7 @@ class Tracker:
                 continue
             checkpoint = Checkpoint(step, float(acc), weights_of(k))
             if reached:
-                self.target[k] = checkpoint
+                self.target[k] = (located or {}).get(k, checkpoint)
             if better and self.keep_best:
                 self.records[k].append(checkpoint)
         self.best = np.maximum(self.best, accuracies)
@@ -196,10 +224,12 @@ class Tracker:
 
 @dataclasses.dataclass(frozen=True)
 class TrainOptions:
-    """How the variants of a strategy train: the CNN's activation (and its beta), the
-    experiment seed, ``epochs_max`` (hard limit), test evaluations per epoch, ``pseudo_max``
-    (also find the pseudo-maximum checkpoint: trains until converged) and the patience of
-    that convergence test, in evaluations. An image sweep inherits these fields."""
+    """How the variants of a strategy train: the CNN's activation (and its beta, and the
+    activation after fc1), the experiment seed, ``epochs_max`` (hard limit), test evaluations
+    per epoch, ``pseudo_max`` (also find the pseudo-maximum checkpoint: trains until
+    converged), the patience of that convergence test in evaluations, and ``epochs_cap``:
+    how long a variant that has not reached the target by ``epochs_max`` trains on (None:
+    twice ``epochs_max``). An image sweep inherits these fields."""
 
     activation: str = "relu"
     beta: float = 1.0
@@ -208,6 +238,14 @@ class TrainOptions:
     evals_per_epoch: int = 4
     pseudo_max: bool = False
     patience: int = 8
+    epochs_cap: float | None = None
+    fc1_activation: str = "none"
+
+    def cap(self):
+        """The longest training in epochs: ``epochs_cap``, or twice ``epochs_max``, and never
+        less than ``epochs_max``."""
+        return max(self.epochs_max, 2 * self.epochs_max if self.epochs_cap is None
+                   else self.epochs_cap)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -226,13 +264,19 @@ class TrainData:
 class TrainResult:
     """What training a strategy's variants gave. ``tracker`` holds the history and the
     checkpoints; ``group`` the trained models (for evaluating checkpoints); ``seconds`` the
-    training time; ``steps_per_epoch`` to convert steps to epochs; ``device`` where it ran."""
+    training time; ``steps_per_epoch`` to convert steps to epochs; ``device`` where it ran;
+    ``steps`` trained in all; ``search_steps`` and ``search_evaluations``: what locating the
+    target checkpoints cost on top (replayed steps of the group; finer evaluations of one
+    variant each, a coarse evaluation being K of them)."""
 
     tracker: Tracker
     group: object
     seconds: float
     steps_per_epoch: float
     device: str
+    steps: int = 0
+    search_steps: int = 0
+    search_evaluations: int = 0
 
 
 def eval_interval(n_train, batch, evals_per_epoch):
@@ -243,32 +287,104 @@ def eval_interval(n_train, batch, evals_per_epoch):
 def train_variants(data, strategy, seeds, options, target=None, progress=None):
     """Train the variants ``seeds`` (list of :class:`Seeds`) of ``strategy`` on ``data``
     (a :class:`TrainData`) together, on the GPU when there is one, evaluating test accuracy
-    every 1/evals_per_epoch epoch and checkpointing each at ``target`` (None: just train,
-    e.g. to find the reachable accuracy); returns a :class:`TrainResult`."""
+    every 1/evals_per_epoch epoch and locating each target checkpoint to one step (see the
+    module docs); returns a :class:`TrainResult`."""
     from image_experiments.group import VariantGroup
 
     device = setup_device()
     group = VariantGroup.build(data.x_train.shape[1:], data.classes,
                                [init_rng(options.seed, s) for s in seeds], strategy.lr,
-                               data.x_train, data.y_train, options.activation, options.beta)
+                               data.x_train, data.y_train, options.activation, options.beta,
+                               options.fc1_activation)
     n = len(data.x_train)
     orders = [BatchOrder(n, strategy.batch, options.seed, s.order) for s in seeds]
     interval = eval_interval(n, strategy.batch, options.evals_per_epoch)
     max_steps = max(1, int(np.ceil(options.epochs_max * n / strategy.batch)))
+    cap_steps = max(max_steps, int(np.ceil(options.cap() * n / strategy.batch)))
     tracker = Tracker(len(seeds), target, keep_best=options.pseudo_max,
                       patience=options.patience)
+    search = Search(group, orders, data, target)
+
+    def more(step):
+        if step >= cap_steps:
+            return False
+        if target is not None and not tracker.all_reached():
+            return True  # on past epochs_max, up to the cap, until every variant has one
+        return step < max_steps and not tracker.done()
+
     started, step = time.perf_counter(), 0
+    previous, saved = np.full(len(seeds), np.nan), None
     with progress_bar(max_steps, "steps", progress, strategy.name) as bar:
-        while step < max_steps and not tracker.done():
-            steps = min(interval, max_steps - step)
-            group.train(np.stack([order.batches(step, steps) for order in orders], axis=1))
+        while more(step):
+            if target is not None and not tracker.all_reached():
+                saved = group.state()  # where a finer search would start from
+            steps = min(interval, cap_steps - step)
+            group.train(search.batches(step, steps))
+            accuracies = group.accuracy(data.x_test, data.y_test)
+            crossing = [k for k, c in enumerate(tracker.target) if c is None
+                        and target is not None and accuracies[k] >= target]
+            located = {}
+            if crossing:
+                here = group.state()
+                located = search.locate(crossing, step, saved, previous, step + steps,
+                                        accuracies, {k: group.get_weights(k) for k in crossing})
+                group.restore(here)
             step += steps
-            tracker.update(step, group.accuracy(data.x_test, data.y_test), group.get_weights)
+            tracker.update(step, accuracies, group.get_weights, located)
+            previous = accuracies
             bar.update(steps)
-            latest = tracker.history[-1]
-            bar.set_postfix(accuracy=f"{latest.min():.3f}..{latest.max():.3f}")
+            bar.set_postfix(accuracy=f"{accuracies.min():.3f}..{accuracies.max():.3f}")
     return TrainResult(tracker, group, time.perf_counter() - started, n / strategy.batch,
-                       device)
+                       device, step, search.extra_steps, search.evaluations)
+
+
+class Search:
+    """Finds where variants first cross ``target`` inside an interval of training steps by
+    replaying it from a saved state with finer evaluations (see the module docs). Counts the
+    extra training steps and evaluations it costs."""
+
+    def __init__(self, group, orders, data, target, refine=REFINE):
+        self.group, self.orders, self.data, self.target = group, orders, data, target
+        self.refine = refine
+        self.extra_steps, self.evaluations = 0, 0
+
+    def batches(self, start, steps):
+        """Every variant's batch indices of steps start .. start+steps-1: [steps, K, batch]."""
+        return np.stack([order.batches(start, steps) for order in self.orders], axis=1)
+
+    def locate(self, variants, lo, lo_state, lo_accuracy, hi, hi_accuracy, hi_weights):
+        """{k: Checkpoint} of ``variants``, each below the target at step ``lo`` (state
+        ``lo_state``, accuracies ``lo_accuracy`` [K], NaN where not evaluated) and at or above
+        it at step ``hi`` (accuracies ``hi_accuracy`` [K], weights ``hi_weights`` {k: list}):
+        the first step of a coarse-to-fine search at which each is at or above it."""
+        if hi - lo <= 1:
+            return {k: Checkpoint(hi, float(hi_accuracy[k]), hi_weights[k],
+                                  float(lo_accuracy[k])) for k in variants}
+        width = -(-(hi - lo) // self.refine)  # ceil: at most `refine` sub-intervals
+        self.group.restore(lo_state)
+        found, pending = {}, list(variants)
+        start, start_state, start_accuracy = lo, lo_state, lo_accuracy
+        for point in range(lo + width, hi, width):
+            self.group.train(self.batches(start, point - start))
+            self.extra_steps += point - start
+            # only the variants still searched for run: a finer evaluation costs 1/K of a
+            # coarse one per variant searched
+            accuracy = self.group.accuracy_of(pending, self.data.x_test, self.data.y_test)
+            self.evaluations += len(pending)
+            newly = [k for k in pending if accuracy[k] >= self.target]
+            if newly:
+                weights = {k: self.group.get_weights(k) for k in newly}
+                here = self.group.state()
+                found.update(self.locate(newly, start, start_state, start_accuracy, point,
+                                         accuracy, weights))
+                self.group.restore(here)
+                pending = [k for k in pending if k not in newly]
+            if not pending:
+                return found
+            start, start_state, start_accuracy = point, self.group.state(), accuracy
+        found.update(self.locate(pending, start, start_state, start_accuracy, hi, hi_accuracy,
+                                 hi_weights))
+        return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,7 +394,9 @@ class CheckpointOutputs:
     ``accuracy`` float [k]: where each was taken and its test accuracy then; ``logp``:
     {set name: float32 [k, N, C] log-probabilities}; ``acts``: {layer: float32 [k, n, p]}
     on the RM inputs; ``weights``: the checkpoints' weights, a list (Keras order) of float32
-    arrays [k, *shape], so that analyses that need the models (attacks) can rebuild them."""
+    arrays [k, *shape], so that analyses that need the models (attacks) can rebuild them;
+    ``previous`` float [k]: each one's accuracy one optimizer step before (NaN: not
+    evaluated, or a unit stored before it was recorded)."""
 
     variants: np.ndarray
     steps: np.ndarray
@@ -286,6 +404,13 @@ class CheckpointOutputs:
     logp: dict
     acts: dict
     weights: list
+    previous: np.ndarray | None = None
+
+    def previous_accuracy(self):
+        """``previous``, NaN-filled when the unit did not record it: float [k]."""
+        if self.previous is None:
+            return np.full(len(self.variants), np.nan)
+        return np.asarray(self.previous, float)
 
     def variant_weights(self, i):
         """The Keras weight list of the i-th checkpointed model (of ``variants[i]``)."""
@@ -310,7 +435,8 @@ def evaluate_checkpoints(group, checkpoints, sets, rm_x):
     weights = [np.stack(ws) for ws in zip(*(checkpoints[k].weights for k in variants))]
     return CheckpointOutputs(variants, np.array([checkpoints[k].step for k in variants], int),
                              np.array([checkpoints[k].accuracy for k in variants]), logp, acts,
-                             weights)
+                             weights,
+                             np.array([checkpoints[k].previous for k in variants], float))
 
 
 def gpu_name():

@@ -29,6 +29,7 @@ class Role(enum.IntEnum):
     RM_POINTS = 105     # the test inputs whose activations are stored
     NOISE = 106         # the exponential output noise of the privacy intervention
     ATTACK = 107        # the test inputs attacked by PGD
+    BOOTSTRAP = 108     # the bootstrap draws of models (image_experiments.bootstrap)
     # Ganesh's study (image_experiments.axes, skewed, standin, augment, interventions)
     INPUT_NOISE = 120   # the exponential pixel noise of the unforeseen privacy intervention
     GREY_TRAIN = 121    # which training images of each class are grey in CIFAR10-Skewed

@@ -83,3 +83,42 @@ def test_the_activation_model_outputs_cnn_and_fc1_of_the_same_weights():
     logits = model.get_layer("logits")
     np.testing.assert_allclose(np.asarray(model(x)), fc1 @ np.asarray(logits.kernel)
                                + np.asarray(logits.bias), atol=1e-5)
+
+
+@pytest.mark.parametrize("dataset, writer, shape, width", [
+    ("svhn", "write_svhn", (28, 28, 1), 96), ("cifar9", "write_cifar", (32, 32, 3), 384)])
+def test_svhn_trains_grey_28x28_with_96_cnn_neurons_and_cifar9_32x32x3_with_384(
+        tmp_path, dataset, writer, shape, width):
+    """Appendix B: SVHN on the 1-channel stack ending in FC(96, 512) (grey 28x28, converted
+    as the SVHN OOD set of MNIST is), CIFAR-9 at 32x32x3 with FC(384, 512)."""
+    from image_experiments.prepare import prepare
+
+    import datafiles as files
+
+    getattr(files, writer)(tmp_path)
+    prepared = prepare(dataset, str(tmp_path), None, None, 0)
+    train = prepared.train
+    assert train.x_train.shape[1:] == train.x_test.shape[1:] == shape
+    assert all(s.x.shape[1:] == shape for s in prepared.sets)  # OOD sets of that test set
+    model = build_cnn(train.x_train.shape[1:], train.classes)
+    assert shapes(model)["cnn"] == (width,)
+    assert model.get_layer("fc1").kernel.shape == (width, 512)
+
+
+def test_fc1_takes_a_relu_when_asked_and_nothing_by_default():
+    x = np.random.default_rng(0).normal(size=(64, 28, 28, 1)).astype(np.float32)
+    rng = np.random.default_rng(1)
+    plain = build_cnn((28, 28, 1), 10, rng=rng)
+    rectified = build_cnn((28, 28, 1), 10, fc1_activation="relu")
+    rectified.set_weights(plain.get_weights())
+    cnn, fc1 = activation_model(plain)(x)
+    _, fc1_relu = activation_model(rectified)(x)
+    kernel, bias = plain.get_layer("fc1").get_weights()
+    np.testing.assert_allclose(fc1, np.asarray(cnn) @ kernel + bias, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fc1_relu, np.maximum(fc1, 0), rtol=1e-5, atol=1e-5)
+    assert (np.asarray(fc1) < 0).any()  # the affine layer is not rectified by default
+    logits = rectified.get_layer("logits").get_weights()
+    np.testing.assert_allclose(rectified(x), np.maximum(fc1, 0) @ logits[0] + logits[1],
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(UserError, match="unknown fc1 activation"):
+        build_cnn((28, 28, 1), 10, fc1_activation="tanh")

@@ -80,12 +80,61 @@ def test_report_tables_are_drawn_from_the_sweeps_own_numbers(reported, swept):
     both = pm.merge(rm, on="strategy")
     assert np.isclose(row.pearson, np.corrcoef(-both.value_y, both.value_x)[0, 1])
     hypothesis = pd.read_csv(out / "hypothesis1-digits.csv")
-    assert (hypothesis.subset == 60).all() and (hypothesis.intersection == 60).all()
+    assert (hypothesis.subset == 60).all() and (hypothesis.rm_inputs == 60).all()
+    assert (hypothesis.rm_source == "recomputed").all()
+    assert (hypothesis.subset_per == "dataset").all()
     test_pm = strategies[(strategies.metric == "pm") & (strategies.ood_set == "test")]
     merged = test_pm.merge(hypothesis, on="strategy")
     assert len(merged) == 3 and np.allclose(merged.value, merged.pm_full)
     summary = pd.read_csv(out / "hypothesis1.csv")
     assert set(summary.layer) == {"cnn", "fc1"} and (summary.strategies == 3).all()
+
+
+def test_hypothesis_1s_rm_uses_exactly_the_s_inputs_of_one_subset_per_data_set(reported,
+                                                                              swept):
+    from image_experiments import multiplicity as mm
+    from image_experiments.cnn import activation_model, build_cnn
+    from image_experiments.prepare import prepare
+    from image_experiments.storage import read_unit
+    from image_experiments.sweep_config import load_sweep
+
+    out, _ = reported
+    hypothesis = pd.read_csv(out / "hypothesis1-digits.csv")
+    units = {read_unit(p).meta["unit_hash"]: read_unit(p)
+             for p in sorted((swept / "units").glob("*.npz"))}
+    # s: the 60 inputs of lowest PM averaged over the three strategies (Fig. 3's caption)
+    per_input = np.mean([mm.per_input_pm(u.checkpoints["target"].probs("test"))
+                         for u in units.values()], axis=0)
+    subset = np.argsort(per_input, kind="stable")[:60]
+    sweep = load_sweep("digits", smoke=True)
+    test = prepare("digits", None, sweep.train_subset, 200, sweep.seed).sets[0]
+    for row in hypothesis.itertuples():
+        stored = units[row.unit_hash].checkpoints["target"]
+        acts = []
+        for i in range(len(stored.variants)):
+            model = build_cnn(test.x.shape[1:], 10)
+            model.set_weights(stored.variant_weights(i))
+            acts.append(activation_model(model, ("fc1",)).predict(test.x[subset], verbose=0))
+        assert np.stack(acts).shape[1] == 60  # all of s, not its stored-activation part
+        assert row.rm_subset_fc1 == pytest.approx(mm.layer_rm(np.stack(acts), "fc1").rm,
+                                                  abs=1e-4)
+        assert row.pm_subset == pytest.approx(mm.per_input_pm(
+            stored.probs("test"))[subset].mean(), rel=1e-9)
+
+
+def test_the_report_flags_risk_equivalence_and_gives_intervals(reported):
+    out, _ = reported
+    fig2 = pd.read_csv(out / "fig2-digits.csv")
+    pm = fig2[fig2.metric == "pm"]
+    assert (pm.ci_low <= pm.value).all() and (pm.value <= pm.ci_high).all()
+    spread = fig2[fig2.metric == "accuracy_spread"]
+    assert len(spread) == 3 and (spread.value >= 0).all()
+    keep = fig2[fig2.metric.str.endswith("_keep1")].pivot(index="strategy", columns="metric",
+                                                          values="value")
+    # no activation after FC(512): fc1 is an affine image of cnn, the same subspace
+    assert np.allclose(keep["svcca_cnn_keep1"], keep["svcca_fc1_keep1"], atol=1e-6)
+    text = (out / "report.md").read_text()
+    assert "checkpoint test accuracies spread" in text and "keep = 1.0" in text
 
 
 def test_pgd_results_are_cached_so_a_second_pass_attacks_nothing(reported, swept):

@@ -166,7 +166,9 @@ def test_checkpoints_reproduce_the_accuracy_measured_when_they_were_taken(traine
             assert history[:, k].max() < 0.3
             continue
         reached = np.flatnonzero(history[:, k] >= 0.3)[0]  # the first evaluation reaching it
-        assert checkpoint.step == steps[reached] and checkpoint.accuracy == history[reached, k]
+        # located between the coarse evaluation before and this one
+        assert (steps[reached - 1] if reached else 0) < checkpoint.step <= steps[reached]
+        assert checkpoint.accuracy >= 0.3
     outputs = evaluate_checkpoints(first.group, tracker.target,
                                    [OODSet("test", digits.x_test, digits.y_test)],
                                    digits.x_test[:50])
@@ -192,3 +194,80 @@ def test_retracing_warnings_about_variant_groups_are_dropped_and_others_kept():
     assert not tf.get_logger().filter(record(about_groups))
     assert tf.get_logger().filter(record("5 out of the last 13 calls to <function f> "
                                          "triggered tf.function retracing."))
+
+
+# Tight risk equivalence: the target checkpoint is located to one optimizer step.
+
+@pytest.fixture(scope="module")
+def located(digits):
+    """3 variants on 512 digits, evaluated once an epoch (8 steps: one level of finer
+    evaluations sees every step), and the same variants stepped one step at a time."""
+    from image_experiments.group import VariantGroup
+    from image_experiments.training import init_rng
+
+    data = load_dataset("digits")
+    small = TrainData(to_float(data.x_train[:512]), data.y_train[:512],
+                      to_float(data.x_test), data.y_test, 10)
+    seeds = variant_seeds(3)
+    options = TrainOptions(epochs_max=3, evals_per_epoch=1)
+    result = train_variants(small, Strategy("lr", 3e-3), seeds, options, 0.5, progress=False)
+    group = VariantGroup.build(small.x_train.shape[1:], 10, [init_rng(0, s) for s in seeds],
+                               3e-3, small.x_train, small.y_train)
+    orders = [BatchOrder(512, 64, 0, s.order) for s in seeds]
+    per_step, weights = [], {}
+    for step in range(1, result.steps + 1):
+        group.train(np.stack([o.batches(step - 1, 1) for o in orders], axis=1))
+        per_step.append(group.accuracy(small.x_test, small.y_test))
+        weights[step] = [group.get_weights(k) for k in range(3)]
+    return result, np.array(per_step), weights
+
+
+def test_the_target_checkpoint_is_the_first_step_at_or_above_the_target(located):
+    result, per_step, weights = located
+    assert result.tracker.steps == [8, 16, 24][:len(result.tracker.steps)]
+    assert result.search_steps > 0 and result.search_evaluations > 0
+    for k, checkpoint in enumerate(result.tracker.target):
+        first = int(np.flatnonzero(per_step[:, k] >= 0.5)[0]) + 1  # steps count from 1
+        assert checkpoint.step == first
+        assert checkpoint.accuracy == per_step[first - 1, k]  # the accuracy that chose it
+        assert checkpoint.previous == per_step[first - 2, k] < 0.5
+        for mine, fresh in zip(checkpoint.weights, weights[first][k]):
+            np.testing.assert_array_equal(mine, fresh)  # replayed steps repeat exactly
+    # the search restored the group: it goes on as if it had never looked back
+    for k in range(3):
+        for mine, fresh in zip(result.group.get_weights(k), weights[result.steps][k]):
+            np.testing.assert_array_equal(mine, fresh)
+
+
+def test_a_coarse_to_fine_search_narrows_long_intervals_level_by_level(digits):
+    """Evaluating every 32 steps, the search's levels (4, then 1 step) still find the
+    first step at or above the target among those they see, and it is one step past a
+    state below the target."""
+    data = load_dataset("digits")
+    small = TrainData(to_float(data.x_train), data.y_train, to_float(data.x_test),
+                      data.y_test, 10)
+    options = TrainOptions(epochs_max=2, evals_per_epoch=1)
+    result = train_variants(small, Strategy("batch", 32), variant_seeds(2), options, 0.6,
+                            progress=False)
+    assert result.tracker.steps[0] == 45  # 1437 / 32 steps between coarse evaluations
+    for checkpoint in result.tracker.target:
+        assert checkpoint.accuracy >= 0.6 > checkpoint.previous
+        assert checkpoint.step % 45 != 0 or checkpoint.step == 45 * (checkpoint.step // 45)
+    assert result.search_evaluations < 45  # far fewer than one evaluation per step
+
+
+def test_the_risk_band_is_0_3_pp_or_two_test_inputs():
+    from image_experiments.training import risk_band
+
+    assert risk_band(10_000) == 0.003 and risk_band(360) == pytest.approx(2 / 360)
+    assert risk_band(667) == 0.003 and risk_band(600) == pytest.approx(2 / 600)
+
+
+def test_a_variant_short_of_the_target_trains_on_up_to_the_cap(digits):
+    options = TrainOptions(epochs_max=1, evals_per_epoch=2, epochs_cap=3)
+    result = train_variants(digits, Strategy("lr", 3e-3), variant_seeds(2), options, 0.999,
+                            progress=False)
+    assert result.steps == 3 * 4  # 3 epochs of 256 / 64 steps, not epochs_max's 4
+    assert result.tracker.target == [None, None]
+    assert TrainOptions(epochs_max=5).cap() == 10 and TrainOptions(epochs_max=5,
+                                                                   epochs_cap=7).cap() == 7

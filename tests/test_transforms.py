@@ -53,17 +53,38 @@ def test_pixelate_makes_2x2_blocks_constant_and_keeps_their_means():
         t.pixelate(images(1, size=7))
 
 
-def test_grayscale_jitter_scales_brightness_by_a_factor_in_0_to_0_3():
-    x = images(500)
+def test_jitter_brightness_factors_lie_in_0_7_to_1_3_by_default():
+    x = images(2000) * 0.7  # x * 1.3 stays below 1: no clipping, the factor is exact
     out = t.color_jitter(x, np.random.default_rng(0))
+    factor = out.sum(axis=(1, 2, 3)) / x.sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(out, x * factor[:, None, None, None], rtol=1e-5)
+    assert factor.min() >= 0.7 - 1e-6 and factor.max() <= 1.3 + 1e-6
+    assert factor.min() < 0.71 and factor.max() > 1.29  # the whole range, both sides of 1
+    assert abs(np.mean(factor > 1) - 0.5) < 0.05
+    # the jitter OOD set of the default sweep is this reading
+    same = t.transformed_sets(x, np.zeros(len(x), int), seed=0)[1].x
+    np.testing.assert_array_equal(same, t.jitter_set(x, t.stream(0, "jitter")))
+    factor = same.sum(axis=(1, 2, 3)) / x.sum(axis=(1, 2, 3))
+    assert factor.min() >= 0.7 - 1e-6 and factor.max() <= 1.3 + 1e-6
+
+
+def test_brightened_pixels_are_clipped_to_1():
+    out = t.color_jitter(np.ones((50, 4, 4, 1), np.float32), np.random.default_rng(0))
+    assert out.max() == 1.0 and out.min() >= 0.7 - 1e-6
+
+
+def test_the_darkening_reading_scales_brightness_by_a_factor_in_0_to_0_3():
+    x = images(500)
+    out = t.jitter_set(x, np.random.default_rng(0), "darken")
     factor = out.sum(axis=(1, 2, 3)) / x.sum(axis=(1, 2, 3))
     np.testing.assert_allclose(out, x * factor[:, None, None, None], rtol=1e-5)
     assert factor.min() >= 0 and factor.max() <= 0.3 and factor.max() > 0.29
 
 
-def test_colour_jitter_shifts_hue_by_at_most_0_1_and_scales_value():
-    x = images(300, channels=3)
-    out = t.color_jitter(x, np.random.default_rng(1))
+@pytest.mark.parametrize("reading, low, high", [("torchvision", 0.7, 1.3), ("darken", 0, 0.3)])
+def test_colour_jitter_shifts_hue_by_at_most_0_1_and_scales_value(reading, low, high):
+    x = images(300, channels=3) * 0.7
+    out = t.jitter_set(x, np.random.default_rng(1), reading)
     before, after = rgb_to_hsv(x), rgb_to_hsv(np.clip(out, 0, 1))
     shift = np.mod(after[..., 0] - before[..., 0] + 0.5, 1.0) - 0.5  # signed, on the circle
     per_image = shift.reshape(300, -1)
@@ -71,7 +92,16 @@ def test_colour_jitter_shifts_hue_by_at_most_0_1_and_scales_value():
     medians = np.array([np.median(s[m]) for s, m in zip(per_image, solid)])
     assert np.abs(medians).max() <= 0.1 + 1e-3 and medians.std() > 0.04
     value = after[..., 2].max(axis=(1, 2)) / before[..., 2].max(axis=(1, 2))
-    assert value.max() <= 0.3 + 1e-5
+    assert value.min() >= low - 1e-5 and value.max() <= high + 1e-5
+
+
+def test_svhn_trains_grey_28x28_and_other_sets_keep_their_shape():
+    rgb = (np.random.default_rng(0).random((5, 32, 32, 3)) * 255).astype(np.uint8)
+    grey = t.training_images("svhn", rgb)
+    assert grey.shape == (5, 28, 28, 1) and grey.dtype == np.float32
+    np.testing.assert_allclose(grey, t.match_shape(t.to_float(rgb), (28, 28, 1)), atol=1e-6)
+    assert t.training_images("cifar9", rgb).shape == (5, 32, 32, 3)
+    np.testing.assert_array_equal(t.training_images("cifar9", rgb), t.to_float(rgb))
 
 
 def test_ood_sets_are_deterministic_given_the_seed():
