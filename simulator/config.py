@@ -10,6 +10,11 @@ from simulator.models import parse_model
 
 OPTIMIZERS = ("adagrad", "sgd")
 INITS = ("same", "diff", "warm")
+#: How warm starts are made, part of the hash of init='warm' settings only: 'per-pair' = one
+#: warm model per pair, from that pair's initialisation and its own warm stream (issue 18).
+#: The earlier scheme (one warm model, from pair 0's initialisation, for every pair) had no
+#: such key, so its shards are never mistaken for the new ones.
+WARM_START_VERSION = "per-pair"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,8 +24,9 @@ class Setting:
     window: shuffling window z in mini-batches; examples: T per model, one pass;
     checkpoints: number of evaluations during training (log-spaced, the last at T).
     init: 'same' (both members of a pair start equal), 'diff' (each model its own draw) or
-    'warm' (warm start: one model is first trained on warm_examples examples of its own
-    stream at warm_lr, and every model of every pair starts from its weights).
+    'warm' (warm start: one model per pair is first trained on warm_examples examples of
+    its own stream at warm_lr, from the pair's initialisation; both members of the pair
+    start from its weights).
     """
 
     data: str = "linear"
@@ -90,6 +96,8 @@ class Setting:
         params = dataclasses.asdict(self)
         if self.init != "warm":
             del params["warm_examples"], params["warm_lr"]
+        else:  # one warm model per pair since issue 18 (before: one for all pairs)
+            params["warm_start"] = WARM_START_VERSION
         return params
 
     def config_hash(self):

@@ -44,7 +44,7 @@ def estimate_seconds(setting):
     train = setting.steps * step_seconds(n_models)
     data = setting.pairs * setting.examples / 7e6
     evaluation = setting.checkpoints * n_models * 4000 * params * 2 / 4e10
-    warm = setting.warm_examples / setting.batch * step_seconds(1)
+    warm = setting.warm_examples / setting.batch * step_seconds(setting.pairs)  # M warm models
     return max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0) + 5.0
 
 

@@ -97,14 +97,16 @@ class StackedTrainer:
                 part = np.pad(part, ((0, 0), (0, self.steps_per_call - n), (0, 0)))
             self._train(tf.constant(part), tf.constant(n, tf.int32))
 
-    def train_from(self, feed, steps, on_step=None):
-        """Train ``steps`` steps on batches taken from ``feed`` (a PairedBatches whose rows
-        beyond this trainer's models are ignored); ``on_step(n)`` reports progress."""
+    def train_from(self, feed, steps, on_step=None, rows=None):
+        """Train ``steps`` steps on batches taken from ``feed`` (a PairedBatches); ``rows``
+        (a slice or index array, default the first n_models) picks the feed's rows that the
+        models train on, in order; ``on_step(n)`` reports progress."""
         n_models = self.weights[0].shape[0]
+        rows = slice(0, n_models) if rows is None else rows
         chunk = 16 * self.steps_per_call  # batches fetched per round trip to the generator
         for start in range(0, steps, chunk):
             n = min(chunk, steps - start)
-            self.train(feed.take(n)[:n_models])
+            self.train(feed.take(n)[rows])
             if on_step:
                 on_step(n)
 
@@ -153,25 +155,27 @@ def evaluate(trainer, data_model, eval_packed, examples_seen, family):
 
 
 def warm_start_weights(setting, family, data_model, activation):
-    """Weights [1, ...] of one model trained on warm_examples examples of its own stream
-    (window 1) at warm_lr, from the initialisation of pair 0."""
-    init = stacked_init(family, 1, True, lambda pair, member: rng_for(setting.seed, Role.INIT,
-                                                                      pair, member))
-    trainer = StackedTrainer(family, activation, [w[:1] for w in init],
+    """Weights [M, ...] of M warm-start models trained together (stacked), one per pair:
+    warm model k starts from pair k's initialisation (that of its member 0) and trains on
+    warm_examples examples of its own stream (role WARM, key k; window 1) at warm_lr."""
+    pairs = setting.pairs
+    init = stacked_init(family, pairs, True, lambda pair, member: rng_for(setting.seed, Role.INIT,
+                                                                          pair, member))
+    trainer = StackedTrainer(family, activation, [w[0::2] for w in init],
                              make_optimizer(setting.optimizer, setting.warm_lr),
-                             steps_per_call(family, 1, setting.batch))
-    feed = PairedBatches(data_model, setting.seed, 1, 1, setting.batch, setting.warm_examples,
-                         role=Role.WARM)
-    trainer.train_from(feed, setting.warm_examples // setting.batch)
+                             steps_per_call(family, pairs, setting.batch))
+    feed = PairedBatches(data_model, setting.seed, pairs, 1, setting.batch,
+                         setting.warm_examples, role=Role.WARM)
+    trainer.train_from(feed, setting.warm_examples // setting.batch, rows=slice(0, None, 2))
     return trainer.get_weights()
 
 
 def initial_weights(setting, family, data_model, activation):
-    """Stacked initial weights [2M, ...]: per pair draws (init same or diff) or copies of one
-    warm-started model (init warm)."""
+    """Stacked initial weights [2M, ...]: per pair draws (init same or diff) or, with init
+    warm, both members of pair k start from warm model k."""
     if setting.init == "warm":
         base = warm_start_weights(setting, family, data_model, activation)
-        return [np.repeat(w, 2 * setting.pairs, axis=0) for w in base]
+        return [np.repeat(w, 2, axis=0) for w in base]
     return stacked_init(family, setting.pairs, setting.init == "same",
                         lambda pair, member: rng_for(setting.seed, Role.INIT, pair, member))
 
