@@ -54,15 +54,26 @@ def unpack_batch(batch):
     return tf.cast(x, tf.float32), tf.cast(y, tf.float32)
 
 
+def per_model_loss(logits, labels):
+    """The plain loss: the sum over models of each model's mean cross-entropy, from logits
+    and labels float32 [n, B]."""
+    per_model = tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
+    return tf.reduce_sum(per_model)
+
+
 class StackedTrainer:
     """Trains n stacked models of one family with one optimizer.
 
     ``train(batches)`` takes int64 [n, steps, B] packed examples, model i training on row i.
     ``logits(features)`` gives float32 [n, U] for shared inputs float32 [U, 32].
+    ``loss(logits, labels)``, both float32 [n, B], gives the scalar minimised
+    (default ``per_model_loss``); a mitigation's loss couples models (simulator.mitigations).
     """
 
-    def __init__(self, family, activation, weights, optimizer, steps_per_call):
+    def __init__(self, family, activation, weights, optimizer, steps_per_call, loss=None):
         self.family, self.activation = family, activation
+        self.loss = loss or per_model_loss
         self.weights = [tf.Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
         self.optimizer = optimizer
         self.optimizer.build(self.weights)
@@ -75,9 +86,7 @@ class StackedTrainer:
             x, y = unpack_batch(batches[:, i])
             with tf.GradientTape() as tape:
                 logits = self.family.forward(self.weights, x, self.activation)
-                per_model = tf.reduce_mean(
-                    tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
-                loss = tf.reduce_sum(per_model)
+                loss = self.loss(logits, y)
             self.optimizer.apply(tape.gradient(loss, self.weights), self.weights)
             return (i + 1,)
 
@@ -137,19 +146,25 @@ class RunOutput:
     theta: np.ndarray
 
 
-def evaluate(trainer, data_model, eval_packed, examples_seen, family):
-    """The metric rows of one checkpoint."""
+def evaluate(trainer, data_model, eval_packed, examples_seen, family, deploy=None,
+             deployed_rows=None):
+    """The metric rows of one checkpoint. With a mitigation, ``deploy`` maps the stacked
+    models' logits [n, U] to the 2M deployed members' [2M, U], and ``deployed_rows`` [2M]
+    names the stacked models deployed (None when a member is an average)."""
     # Sparse features repeat: evaluate each distinct input once, then expand to all N.
     unique, inverse = np.unique(eval_packed & FEATURE_MASK, return_inverse=True)
-    logits = trainer.logits(unpack_features(unique).astype(np.float32))[:, inverse]
+    stacked = trainer.logits(unpack_features(unique).astype(np.float32))
+    logits = (deploy(stacked) if deploy else stacked)[:, inverse]
     true = data_model.logodds(eval_packed)
     per_model_loss = excess_loss(logits, true)
     values = {"relative_pd": relative_pd(logits, true),
               "absolute_pd": absolute_pd(logits),
               "excess_loss": (per_model_loss[0::2] + per_model_loss[1::2]) / 2}
-    if family.name == "linear" and data_model.kind == "linear":
-        values["deviation_cosine"] = deviation_cosine(trainer.weights[0].numpy()[..., 0],
-                                                      data_model.params)
+    if family.name == "linear" and data_model.kind == "linear" and (
+            deploy is None or deployed_rows is not None):
+        w = trainer.weights[0].numpy()[..., 0]
+        values["deviation_cosine"] = deviation_cosine(
+            w if deploy is None else w[deployed_rows], data_model.params)
     return [{"examples_seen": examples_seen, "pair": k, "metric": name, "value": float(v[k])}
             for name, v in values.items() for k in range(len(v))]
 
@@ -182,6 +197,10 @@ def initial_weights(setting, family, data_model, activation):
 
 def run_setting(setting, progress=False):
     """Train the 2M models of ``setting`` and evaluate them at its checkpoints."""
+    if setting.mitigation != "none":
+        from simulator.mitigation_run import run_mitigation
+
+        return run_mitigation(setting, progress)
     family = parse_model(setting.model)
     check_memory(setting, family)
     data_model = DATA_MODELS[setting.data](setting.seed)

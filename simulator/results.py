@@ -11,10 +11,14 @@ import pandas as pd
 
 from irrepro.errors import UserError
 from irrepro.tables import PROVENANCE_COLUMNS, provenance, write_atomic
+from simulator.mitigations import FIELDS
 
 SETTING_COLUMNS = ["data", "model", "activation", "beta", "init", "window", "optimizer", "lr",
                    "pairs", "examples", "eval_examples", "seed", "warm_examples", "warm_lr"]
 ROW_COLUMNS = ["pair", "examples_seen", "metric", "value"]
+#: Written only by mitigation settings (so plain CSVs are as they were); empty where the
+#: mitigation has no such parameter.
+MITIGATION_COLUMNS = list(FIELDS)
 
 
 def tidy_frame(setting, metric_rows, extra=None):
@@ -23,11 +27,14 @@ def tidy_frame(setting, metric_rows, extra=None):
     given = setting.as_dict()  # warm-start parameters only where they apply
     params = {name: given.get(name) for name in SETTING_COLUMNS}
     params["beta"] = setting.beta_used
+    if setting.mitigation != "none":
+        params.update({name: given.get(name) for name in MITIGATION_COLUMNS})
     constant = {**params, **(extra or {}), **provenance(setting.config_hash())}
     frame = pd.DataFrame(metric_rows, columns=ROW_COLUMNS)
     for name, value in constant.items():
         frame[name] = value
-    leading = [*SETTING_COLUMNS, *(extra or {})]
+    mitigation = MITIGATION_COLUMNS if setting.mitigation != "none" else []
+    leading = [*SETTING_COLUMNS, *mitigation, *(extra or {})]
     return frame[[*leading, *ROW_COLUMNS, *PROVENANCE_COLUMNS]]
 
 
