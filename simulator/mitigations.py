@@ -15,8 +15,8 @@ index is ``(2k + m) * G + e``. The losses that couple the models of a group are 
   probabilities sigmoid(z_j / T), held constant; component 0 is deployed.
 - ``antidistill`` (Shamir & Coviello, 2020): E components whose outputs are decorrelated
   over each mini-batch: loss sum_i BCE(y, z_i) + w mean_{i<j} rho_ij^2, rho_ij the Pearson
-  correlation over the batch of the probabilities of components i and j; the ensemble
-  average is deployed.
+  correlation over the batch of the probabilities of components i and j (its denominator
+  var_i var_j regularised by 1e-4); the ensemble average is deployed.
 - ``distill`` (Hinton et al., 2015): a teacher of E components (an ensemble when E > 1) is
   trained first on the member's stream, then a student on the same stream with the loss
   (1 - w) BCE(y, z_s) + w T^2 BCE(q, z_s / T), q the teacher's mean probability
