@@ -10,7 +10,7 @@ calls ``fit`` on them, one model at a time. Compilation is excluded from both (o
 import argparse
 import time
 
-from irrepro.activations import get_activation
+from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
 from irrepro.tf import keras
 from simulator.config import Setting

@@ -23,8 +23,6 @@ state, on any device.
 """
 import numpy as np
 
-from irrepro.activations import get_activation
-
 FILTERS = (48, 96, 80, 96)
 KERNEL = 3
 FC_UNITS = 512
@@ -46,6 +44,7 @@ def build_cnn(input_shape, classes, activation="relu", beta=1.0, rng=None):
     'cnn' (flattened last conv map) and 'fc1' (the 512-unit affine layer) feed RM.
     ``rng`` (a numpy Generator) draws the initial weights; None keeps Keras's own draw.
     """
+    from irrepro.keras_activations import get_activation
     from irrepro.tf import keras
 
     layers = keras.layers

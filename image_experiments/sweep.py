@@ -89,9 +89,10 @@ def sweep_command(name, flags, sets=(), smoke=False, out=None, data_dir=None, sc
 
     config = load_sweep(name, {**flags, **parse_sets(sets)}, smoke=smoke)
     out = Path(out) if out else Path("results") / config.name
-    echo(f"device: {setup_device()}")
     executor = make_executor(scheduler or config.scheduler, workers or config.workers)
+    # The scheduler is reached before TensorFlow starts: an unreachable one fails at once.
     with executor or contextlib.nullcontext() as executor:
+        echo(f"device: {setup_device()}")
         report = run_sweep(config, out, data_dir, executor, progress)
     for note in report.notes:
         echo(f"note: {note}")

@@ -1,8 +1,8 @@
 """The activations of every model in irrepro, by name: identity, ReLU, SmeLU(beta), Swish(beta).
 
 The names and the check of beta need no TensorFlow, so settings can be validated instantly;
-:func:`get_activation` returns the Keras callable (:mod:`irrepro.keras_activations`), which
-starts TensorFlow.
+``irrepro.keras_activations.get_activation`` returns the Keras callable (and starts
+TensorFlow).
 """
 from irrepro.errors import UserError
 
@@ -23,13 +23,3 @@ def check_activation(name):
     if name not in ACTIVATIONS:
         raise UserError(f"unknown activation '{name}'; choose one of {', '.join(ACTIVATIONS)}")
     return name
-
-
-def get_activation(name, beta=1.0):
-    """The activation called ``name`` ('identity', 'relu', 'smelu', 'swish') as a Keras
-    callable; ``beta`` is used by SmeLU and Swish only. Unknown names raise UserError."""
-    from irrepro.keras_activations import SmeLU, Swish, keras
-
-    name = check_activation(name)
-    return {"identity": lambda: keras.activations.linear, "relu": lambda: keras.activations.relu,
-            "smelu": lambda: SmeLU(beta), "swish": lambda: Swish(beta)}[name]()

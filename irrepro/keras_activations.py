@@ -1,10 +1,10 @@
-"""SmeLU and Swish as Keras-serializable callables (by name: :mod:`irrepro.activations`).
+"""SmeLU and Swish as Keras-serializable callables, and every activation by name.
 
 Each works on any backend tensor through ``keras.ops``, so it can be passed as
 ``activation=`` to any Keras layer (the simulator's models and the image CNNs alike) and
 saved with the model.
 """
-from irrepro.activations import check_beta
+from irrepro.activations import check_activation, check_beta
 from irrepro.tf import keras
 
 ops = keras.ops
@@ -48,3 +48,11 @@ class Swish(_BetaActivation):
 
     def __call__(self, x):
         return x * ops.sigmoid(ops.convert_to_tensor(self.beta, dtype=x.dtype) * x)
+
+
+def get_activation(name, beta=1.0):
+    """The activation called ``name`` ('identity', 'relu', 'smelu', 'swish') as a Keras
+    callable; ``beta`` is used by SmeLU and Swish only. Unknown names raise UserError."""
+    name = check_activation(name)
+    return {"identity": lambda: keras.activations.linear, "relu": lambda: keras.activations.relu,
+            "smelu": lambda: SmeLU(beta), "swish": lambda: Swish(beta)}[name]()

@@ -136,16 +136,9 @@ def plot(results, out, kind, metric):
       simctl plot results/fig2 --out docs/figures/fig2
       simctl plot results/run-*.csv --kind timeseries --metric excess_loss
     """
-    from simulator import plots
+    from simulator.plots import plot_results
 
-    frame = plots.read_results(results)
-    figure = (plots.pd_figure(frame) if kind == "pd"
-              else plots.timeseries_figure(frame, metric))
-    first = results[0]
-    stem = out or (first / first.name if first.is_dir() else first.with_suffix(""))
-    suffix = "" if kind == "pd" else f"-{metric}"
-    paths = plots.save_figure(figure, f"{stem}{suffix}")
-    click.echo("wrote " + " and ".join(map(str, paths)))
+    plot_results(results, out, kind, metric, click.echo)
 
 
 @main.command("plot-weights")
@@ -166,13 +159,9 @@ def plot_weights(weights, kind, pair, out):
       simctl plot-weights r/d.weights.npz --kind index
       simctl plot-weights r/d.weights.npz --kind cloud --pair 3
     """
-    from simulator import plots
-    from simulator.results import load_weights_frame
+    from simulator.plots import plot_weights_file
 
-    figure = plots.weights_figure(load_weights_frame(weights), kind, pair)
-    stem = out or weights.with_name(weights.name.removesuffix(".npz") + f"-{kind}-pair{pair}")
-    paths = plots.save_figure(figure, stem)
-    click.echo("wrote " + " and ".join(map(str, paths)))
+    plot_weights_file(weights, kind, pair, out, click.echo)
 
 
 @main.command()

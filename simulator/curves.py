@@ -20,11 +20,14 @@ INIT_SUFFIX = {"same": "", "diff": "diff", "warm": "TL"}
 INIT_STYLE = {"same": "-", "diff": "--", "warm": ":"}
 
 
+#: Setting and mitigation columns that may tell curves apart.
+LABEL_COLUMNS = [c for c in [*SETTING_COLUMNS, *MITIGATION_COLUMNS] if c not in NOT_CURVES]
+
+
 def curve_columns(frame):
     """Setting (and mitigation) columns whose values differ across ``frame``."""
-    candidates = [c for c in [*SETTING_COLUMNS, *MITIGATION_COLUMNS]
-                  if c in frame.columns and c not in NOT_CURVES]
-    return [c for c in candidates if frame[c].astype(str).nunique() > 1]
+    return [c for c in LABEL_COLUMNS
+            if c in frame.columns and frame[c].astype(str).nunique() > 1]
 
 
 def _present(value):

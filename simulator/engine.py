@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from irrepro.activations import get_activation
+from irrepro.keras_activations import get_activation
 from irrepro.progress import progress_bar
 from irrepro.streams import Role, rng_for
 from irrepro.tf import keras, tf

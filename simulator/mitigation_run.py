@@ -4,7 +4,7 @@ loss trains them, and the deployed members are evaluated (see :mod:`simulator.mi
 """
 import numpy as np
 
-from irrepro.activations import get_activation
+from irrepro.keras_activations import get_activation
 from irrepro.progress import progress_bar
 from simulator import mitigations
 from simulator.cost import check_memory, steps_per_call

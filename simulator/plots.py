@@ -14,7 +14,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from irrepro.errors import UserError  # noqa: E402
-from simulator.curves import base_label, curve_columns, curve_label, line_style  # noqa: E402
+from irrepro.tables import save_figure  # noqa: E402
+from simulator.curves import (  # noqa: E402
+    LABEL_COLUMNS,
+    base_label,
+    curve_columns,
+    curve_label,
+    line_style,
+)
+from simulator.results import load_weights_frame  # noqa: E402
 
 #: Candidate offsets (points) of a log2 z label from its point, tried in order.
 LABEL_OFFSETS = ((4, 4), (4, -10), (-14, 4), (-14, -10), (4, 12), (-14, -18), (12, -3))
@@ -36,7 +44,8 @@ def final_means(frame, metrics=("relative_pd", "excess_loss")):
     if "mitigation" in last.columns:
         last = last.assign(mitigation=last["mitigation"].fillna("none"))
     columns = curve_columns(last)
-    keys = [*columns, "window"]
+    # constant columns too: they do not split curves, but the labels name the activation
+    keys = [*(c for c in LABEL_COLUMNS if c in last.columns), "window"]
     grouped = last.groupby([*keys, "metric"], dropna=False)["value"]
     means = grouped.mean().unstack("metric")
     sems = grouped.sem().unstack("metric").add_suffix("_sem")
@@ -45,7 +54,7 @@ def final_means(frame, metrics=("relative_pd", "excess_loss")):
     means["curve"] = [curve_label(row, columns) for row in rows]
     means["twin"] = [base_label(row, columns) for row in rows]
     if "init" not in means.columns:
-        means["init"] = frame["init"].iloc[0] if "init" in frame.columns else "same"
+        means["init"] = "same"
     return means.sort_values(["curve", "window"]).reset_index(drop=True)
 
 
@@ -187,3 +196,31 @@ def read_results(paths):
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise UserError(f"cannot read results {f}: {error}") from None
     return pd.concat(frames, ignore_index=True)
+
+
+def plot_results(results, out=None, kind="pd", metric="relative_pd", echo=print):
+    """``simctl plot``: the figure of ``kind`` ('pd' or 'timeseries' of ``metric``) from the
+    result CSVs or sweep folders ``results``, written as PNG and PDF to ``out`` (a path
+    without extension; default beside the first result). Returns the paths."""
+    from pathlib import Path
+
+    frame = read_results(results)
+    figure = pd_figure(frame) if kind == "pd" else timeseries_figure(frame, metric)
+    first = Path(results[0])
+    stem = out or (first / first.name if first.is_dir() else first.with_suffix(""))
+    paths = save_figure(figure, f"{stem}{'' if kind == 'pd' else f'-{metric}'}")
+    echo("wrote " + " and ".join(map(str, paths)))
+    return paths
+
+
+def plot_weights_file(weights, kind="index", pair=0, out=None, echo=print):
+    """``simctl plot-weights``: the weight figure of ``kind`` for ``pair`` from a run's saved
+    weights (``simctl run --save-weights``), written beside them unless ``out``."""
+    from pathlib import Path
+
+    weights = Path(weights)
+    figure = weights_figure(load_weights_frame(weights), kind, pair)
+    stem = out or weights.with_name(weights.name.removesuffix(".npz") + f"-{kind}-pair{pair}")
+    paths = save_figure(figure, stem)
+    echo("wrote " + " and ".join(map(str, paths)))
+    return paths

@@ -129,10 +129,12 @@ def plan_text(units):
 
 
 def estimate_line(units):
-    """'estimated N min on 2 CPU cores for K settings' for the units not yet done."""
+    """'estimated N min on 2 CPU cores for K settings' for the units not yet done, or ''
+    when they take a minute or less (no need to say)."""
     todo = [u for u in units if not u.done()]
     minutes = sum(estimate_seconds(u.setting) for u in todo) / 60
-    return f"estimated {minutes:.1f} min on 2 CPU cores for {len(todo)} settings"
+    return f"estimated {minutes:.1f} min on 2 CPU cores for {len(todo)} settings" \
+        if minutes > 1 else ""
 
 
 def run_sweep(config, out=None, dry_run=False, smoke=False, paper_scale=False, flags=None,
@@ -159,7 +161,8 @@ def run_sweep(config, out=None, dry_run=False, smoke=False, paper_scale=False, f
         echo(plan_text(units))
         return None
     check_writable(out / "shards" / "probe.csv")
-    echo(estimate_line(units))
+    if estimate := estimate_line(units):
+        echo(estimate)
     executor = make_executor(scheduler or spec.get("scheduler"), workers or spec.get("workers"))
     with executor or contextlib.nullcontext():
         ran = run_units(units, executor, progress=progress)

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from irrepro.activations import get_activation
 from irrepro.errors import UserError
-from irrepro.keras_activations import SmeLU, Swish
+from irrepro.keras_activations import SmeLU, Swish, get_activation
 
 
 def value_and_grad(f, x):

@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import pytest
 
-from irrepro.activations import get_activation
+from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
 from simulator.data import (
     PairedBatches,

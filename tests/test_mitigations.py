@@ -8,7 +8,7 @@ import tensorflow as tf
 from click.testing import CliRunner
 from scipy.special import expit, log_expit
 
-from irrepro.activations import get_activation
+from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
 from simulator import mitigations
 from simulator.cli import main

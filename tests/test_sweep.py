@@ -119,7 +119,7 @@ def test_warm_start_gives_each_pair_its_own_warm_model(tiny):
 
 
 def test_warm_models_start_equal_within_a_pair_and_differ_across_pairs(tiny):
-    from irrepro.activations import get_activation
+    from irrepro.keras_activations import get_activation
     from simulator.data import DATA_MODELS
     from simulator.engine import initial_weights
     from simulator.models import parse_model
@@ -141,3 +141,12 @@ def test_only_warm_settings_changed_hash_with_per_pair_warm_starts():
     assert Setting(init="warm").config_hash() != "b7a0217d4b0d"
     assert "warm_start" in Setting(init="warm").as_dict()
     assert "warm_start" not in Setting(init="diff").as_dict()
+
+
+def test_a_long_sweep_says_its_estimate_before_it_starts_and_a_short_one_does_not(config_file):
+    from simulator.sweep import estimate_line
+
+    settings = expand(read_config(config_file))
+    assert estimate_line(units_for(settings, "/nonexistent")) == ""
+    long = expand(read_config(config_file), {"examples": "2^26", "pairs": 16})
+    assert estimate_line(units_for(long, "/nonexistent")).startswith("estimated ")
