@@ -122,9 +122,11 @@ def run(out, save_weights, progress, **params):
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output path without extension [default: beside the first RESULTS].")
-@click.option("--kind", type=click.Choice(["pd", "timeseries"]), default="pd",
-              show_default=True, help="pd: the paper's two-panel figure; timeseries: a "
-                                      "metric against examples seen.")
+@click.option("--kind", type=click.Choice(["pd", "remedies", "timeseries"]), default="pd",
+              show_default=True, help="pd: the paper's two-panel figure; remedies: PD "
+                                      "against excess loss and compute, a curve per "
+                                      "mitigation; timeseries: a metric against examples "
+                                      "seen.")
 @click.option("--metric", default="relative_pd", show_default=True,
               help="Metric of the timeseries figure.")
 def plot(results, out, kind, metric):

@@ -199,16 +199,23 @@ def read_results(paths):
 
 
 def plot_results(results, out=None, kind="pd", metric="relative_pd", echo=print):
-    """``simctl plot``: the figure of ``kind`` ('pd' or 'timeseries' of ``metric``) from the
-    result CSVs or sweep folders ``results``, written as PNG and PDF to ``out`` (a path
-    without extension; default beside the first result). Returns the paths."""
+    """``simctl plot``: the figure of ``kind`` ('pd', 'remedies' or 'timeseries' of
+    ``metric``) from the result CSVs or sweep folders ``results``, written as PNG and PDF
+    to ``out`` (a path without extension; default beside the first result). Returns the
+    paths."""
     from pathlib import Path
 
     frame = read_results(results)
-    figure = pd_figure(frame) if kind == "pd" else timeseries_figure(frame, metric)
+    if kind == "remedies":
+        from simulator.remedy_plots import remedy_figure
+
+        figure = remedy_figure(frame)
+    else:
+        figure = pd_figure(frame) if kind == "pd" else timeseries_figure(frame, metric)
     first = Path(results[0])
     stem = out or (first / first.name if first.is_dir() else first.with_suffix(""))
-    paths = save_figure(figure, f"{stem}{'' if kind == 'pd' else f'-{metric}'}")
+    suffix = {"pd": "", "remedies": "-remedies"}.get(kind, f"-{metric}")
+    paths = save_figure(figure, f"{stem}{suffix}")
     echo("wrote " + " and ".join(map(str, paths)))
     return paths
 

@@ -164,3 +164,25 @@ def test_unreadable_results_are_a_one_line_error(tmp_path):
     bad.write_text("a,b\n1,2\n")
     result = CliRunner().invoke(main, ["plot", str(bad)])
     assert result.exit_code == 2 and result.output.startswith("simctl: error: results lack")
+
+
+def test_the_remedies_figure_has_pd_against_loss_and_compute_per_model():
+    rows = []
+    for model in ("16-8-4-2", "wide"):
+        for mitigation, members in ((np.nan, np.nan), ("ensemble", 4)):
+            for window in (1, 32):
+                for metric, value in (("relative_pd", 0.1), ("excess_loss", 0.01)):
+                    rows.append(dict(data="linear", model=model, activation="relu",
+                                     beta=np.nan, init="diff", window=window, seed=0,
+                                     pairs=2, examples=1024, eval_examples=512, pair=0,
+                                     examples_seen=1024, metric=metric, value=value,
+                                     mitigation=mitigation, members=members,
+                                     equal_flops=False if members == 4 else np.nan))
+    from simulator.remedy_plots import remedy_figure
+
+    fig = remedy_figure(pd.DataFrame(rows))
+    assert len(fig.axes) == 4
+    compute = sorted({float(x) for c in fig.axes[1].containers for x in c.lines[0].get_xdata()})
+    assert compute == [1024.0, 4096.0]  # a plain member, and 4 components
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert sorted(labels) == ["ReLU [16,8,4,2]", "ReLU [16,8,4,2] ensemble x4"]
