@@ -149,6 +149,8 @@ def weights_figure(weights, kind="index", pair=0):
     if kind not in WEIGHT_KINDS:
         raise UserError(f"unknown weight figure '{kind}'; choose {', '.join(WEIGHT_KINDS)}")
     rows = weights[weights["pair"] == pair]
+    if "component" in rows.columns:  # a mitigation's members: their component 0
+        rows = rows[rows["component"] == 0]
     if rows.empty:
         raise UserError(f"no pair {pair} in the weights (pairs 0..{weights['pair'].max()})")
     wide = rows.pivot_table(index=["layer", "tensor", "index"], columns="member",

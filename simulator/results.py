@@ -11,7 +11,7 @@ import pandas as pd
 
 from irrepro.errors import UserError
 from irrepro.tables import PROVENANCE_COLUMNS, provenance, write_atomic
-from simulator.mitigations import FIELDS
+from simulator.mitigations import FIELDS, layout
 
 SETTING_COLUMNS = ["data", "model", "activation", "beta", "init", "window", "optimizer", "lr",
                    "pairs", "examples", "eval_examples", "seed", "warm_examples", "warm_lr"]
@@ -56,35 +56,40 @@ def weights_path(csv_path):
 
 
 def save_weights(path, setting, output, family):
-    """Store the trained stacked weights [2M, ...] (float32, compressed), the true
-    parameters and each array's layer index, atomically."""
+    """Store the trained stacked weights [2M * G, ...] (float32, compressed; G components
+    per member with a mitigation, else 1), the true parameters, each array's layer index
+    and G, atomically."""
     arrays = {f"w{i}": w for i, w in enumerate(output.weights)}
+    group = layout(setting).group
 
     def write(tmp):
         with open(tmp, "wb") as f:
             np.savez_compressed(f, theta=output.theta, layer=np.array(family.layer_of_weight),
                                 config_hash=setting.config_hash(), model=setting.model,
-                                **arrays)
+                                group=group, **arrays)
 
     write_atomic(path, write)
 
 
 def load_weights_frame(path):
-    """A tidy DataFrame of saved weights: pair, member, layer, tensor, index, value (one row
-    per weight of every model), plus the true parameters in ``frame.attrs['theta']``."""
+    """A tidy DataFrame of saved weights: pair, member, component, layer, tensor, index,
+    value (one row per weight of every model; component 0 unless a mitigation stacked
+    several per member), plus the true parameters in ``frame.attrs['theta']``."""
     try:
         stored = np.load(path)
     except (OSError, ValueError) as error:
         raise UserError(f"cannot read weights file {path} ({error}); re-run with "
                         "--save-weights to create it") from None
     layers = stored["layer"]
+    group = int(stored["group"]) if "group" in stored.files else 1
     parts = []
     for tensor, layer in enumerate(layers):
         w = stored[f"w{tensor}"].reshape(stored[f"w{tensor}"].shape[0], -1)
         models, size = w.shape
         parts.append(pd.DataFrame({
-            "pair": np.repeat(np.arange(models) // 2, size),
-            "member": np.repeat(np.arange(models) % 2, size),
+            "pair": np.repeat(np.arange(models) // (2 * group), size),
+            "member": np.repeat(np.arange(models) // group % 2, size),
+            "component": np.repeat(np.arange(models) % group, size),
             "layer": int(layer), "tensor": tensor,
             "index": np.tile(np.arange(size), models), "value": w.ravel()}))
     frame = pd.concat(parts, ignore_index=True)

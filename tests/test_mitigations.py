@@ -263,3 +263,16 @@ def test_a_mitigation_run_writes_its_parameters_and_is_deterministic(tmp_path):
     frame = pd.read_csv(paths[0])
     assert set(frame["mitigation"]) == {"antidistill"} and set(frame["members"]) == {2}
     assert frame["temperature"].isna().all()  # not a parameter of antidistill
+
+
+def test_saved_weights_of_a_mitigation_name_pair_member_and_component(tmp_path):
+    from simulator.results import load_weights_frame
+
+    out = tmp_path / "c.csv"
+    result = CliRunner().invoke(main, ["run", *TINY, "--model", "2", "--mitigation",
+                                       "codistill", "--members", "3", "--save-weights",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = load_weights_frame(tmp_path / "c.weights.npz")
+    counts = frame.groupby(["pair", "member", "component"]).size()
+    assert len(counts) == 2 * 2 * 3 and set(counts) == {69}
