@@ -73,7 +73,9 @@ class Setting:
         set_("members", parse_count(self.members, "--members"))
         set_("mitigation_weight", float(self.mitigation_weight))
         set_("temperature", float(self.temperature))
-        set_("equal_flops", bool(self.equal_flops))
+        flag = self.equal_flops  # from YAML a bool; from --set or a CSV perhaps a string
+        set_("equal_flops", flag.strip().lower() in ("true", "1", "yes")
+             if isinstance(flag, str) else bool(flag))
         self.validate()
 
     def validate(self):

@@ -276,3 +276,8 @@ def test_saved_weights_of_a_mitigation_name_pair_member_and_component(tmp_path):
     frame = load_weights_frame(tmp_path / "c.weights.npz")
     counts = frame.groupby(["pair", "member", "component"]).size()
     assert len(counts) == 2 * 2 * 3 and set(counts) == {69}
+
+
+def test_equal_flops_spelt_as_text_is_read_as_a_flag(tiny):
+    assert tiny(equal_flops="false").equal_flops is False
+    assert tiny(mitigation="ensemble", members=2, equal_flops="True").equal_flops is True
