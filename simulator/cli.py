@@ -17,6 +17,7 @@ from irrepro.cli import (
 )
 from simulator.config import INITS, OPTIMIZERS, Setting
 from simulator.data import DATA_MODELS
+from simulator.mitigations import MITIGATIONS
 
 DEFAULTS = Setting()
 
@@ -68,6 +69,22 @@ def main():
 @click.option("--warm-lr", type=float, default=DEFAULTS.warm_lr, show_default=True,
               help="With --init warm: learning rate of the warm-start model (the pairs then "
                    "train at --lr, usually smaller).")
+@click.option("--mitigation", type=click.Choice(MITIGATIONS, case_sensitive=False),
+              default=DEFAULTS.mitigation, show_default=True,
+              help="Each member is the deployed model of this remedy: ensemble (mean "
+                   "probability of E models), codistill (Anil et al. 2018), antidistill "
+                   "(Shamir & Coviello 2020), distill (Hinton et al. 2015).")
+@click.option("--members", type=COUNT, default=DEFAULTS.members, show_default=True,
+              help="Components E per member: ensemble >= 1, codistill and antidistill >= 2, "
+                   "distill: the teacher's components.")
+@click.option("--mitigation-weight", type=float, default=DEFAULTS.mitigation_weight,
+              show_default=True, help="w: weight of the codistillation / anti-distillation "
+                                      "term; for distill the teacher's share in [0, 1].")
+@click.option("--temperature", type=float, default=DEFAULTS.temperature, show_default=True,
+              help="T (> 0) of the soft targets of codistill and distill.")
+@click.option("--equal-flops", is_flag=True,
+              help="ensemble / antidistill: narrower components, E of them with about the "
+                   "parameters of one model.")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
               help="Experiment seed (data model, streams, initialisation, shuffles).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -90,6 +107,8 @@ def run(out, save_weights, progress, **params):
       simctl run --optimizer sgd --lr 0.01 --out results/sgd.csv
       simctl run --model mlp --data quadratic --init warm --lr 0.01 --warm-lr 0.1
       simctl run --model tower --save-weights --out results/tower.csv
+      simctl run --mitigation ensemble --members 4 --init diff --window 2^10
+      simctl run --mitigation codistill --members 2 --mitigation-weight 0.5
     """
     from simulator.runner import run_one
 
@@ -103,9 +122,11 @@ def run(out, save_weights, progress, **params):
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output path without extension [default: beside the first RESULTS].")
-@click.option("--kind", type=click.Choice(["pd", "timeseries"]), default="pd",
-              show_default=True, help="pd: the paper's two-panel figure; timeseries: a "
-                                      "metric against examples seen.")
+@click.option("--kind", type=click.Choice(["pd", "remedies", "timeseries"]), default="pd",
+              show_default=True, help="pd: the paper's two-panel figure; remedies: PD "
+                                      "against excess loss and compute, a curve per "
+                                      "mitigation; timeseries: a metric against examples "
+                                      "seen.")
 @click.option("--metric", default="relative_pd", show_default=True,
               help="Metric of the timeseries figure.")
 def plot(results, out, kind, metric):

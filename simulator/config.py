@@ -5,11 +5,17 @@ from irrepro.activations import ACTIVATIONS, PARAMETRIC, check_beta
 from irrepro.config import parse_count
 from irrepro.errors import UserError
 from irrepro.tables import config_hash
+from simulator import mitigations
 from simulator.data import DATA_MODELS
 from simulator.models import parse_model
 
 OPTIMIZERS = ("adagrad", "sgd")
 INITS = ("same", "diff", "warm")
+#: How warm starts are made, part of the hash of init='warm' settings only: 'per-pair' = one
+#: warm model per pair, from that pair's initialisation and its own warm stream (issue 18).
+#: The earlier scheme (one warm model, from pair 0's initialisation, for every pair) had no
+#: such key, so its shards are never mistaken for the new ones.
+WARM_START_VERSION = "per-pair"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,8 +25,12 @@ class Setting:
     window: shuffling window z in mini-batches; examples: T per model, one pass;
     checkpoints: number of evaluations during training (log-spaced, the last at T).
     init: 'same' (both members of a pair start equal), 'diff' (each model its own draw) or
-    'warm' (warm start: one model is first trained on warm_examples examples of its own
-    stream at warm_lr, and every model of every pair starts from its weights).
+    'warm' (warm start: one model per pair is first trained on warm_examples examples of
+    its own stream at warm_lr, from the pair's initialisation; both members of the pair
+    start from its weights).
+    mitigation: 'none' or a remedy whose deployed model each member is (ensemble,
+    codistill, antidistill, distill; see :mod:`simulator.mitigations`), with ``members``
+    components E, ``mitigation_weight`` w, ``temperature`` T and ``equal_flops``.
     """
 
     data: str = "linear"
@@ -39,6 +49,11 @@ class Setting:
     seed: int = 0
     warm_examples: int = 2 ** 20
     warm_lr: float = 0.1
+    mitigation: str = "none"
+    members: int = 1
+    mitigation_weight: float = 0.5
+    temperature: float = 1.0
+    equal_flops: bool = False
 
     def __post_init__(self):
         # Normalise, so that equal experiments hash equally whatever spelling was used.
@@ -54,6 +69,13 @@ class Setting:
         set_("beta", float(self.beta))
         set_("lr", float(self.lr))
         set_("warm_lr", float(self.warm_lr))
+        set_("mitigation", str(self.mitigation).lower())
+        set_("members", parse_count(self.members, "--members"))
+        set_("mitigation_weight", float(self.mitigation_weight))
+        set_("temperature", float(self.temperature))
+        flag = self.equal_flops  # from YAML a bool; from --set or a CSV perhaps a string
+        set_("equal_flops", flag.strip().lower() in ("true", "1", "yes")
+             if isinstance(flag, str) else bool(flag))
         self.validate()
 
     def validate(self):
@@ -71,6 +93,7 @@ class Setting:
             if count % self.batch:
                 raise UserError(f"{flag} ({count}) must be a multiple of the "
                                 f"mini-batch size {self.batch}; try {flag} 2^20")
+        mitigations.check(self)
         if self.checkpoints > self.examples // self.batch:
             raise UserError(f"--checkpoints ({self.checkpoints}) exceeds the number of "
                             f"training steps ({self.examples // self.batch})")
@@ -88,8 +111,13 @@ class Setting:
         """The parameters; the warm-start ones only where init is 'warm', so that adding
         them left the hashes of every other setting unchanged."""
         params = dataclasses.asdict(self)
+        for name in mitigations.FIELDS:  # only a mitigation's own parameters, where it has one
+            del params[name]
+        params.update(mitigations.hash_params(self))
         if self.init != "warm":
             del params["warm_examples"], params["warm_lr"]
+        else:  # one warm model per pair since issue 18 (before: one for all pairs)
+            params["warm_start"] = WARM_START_VERSION
         return params
 
     def config_hash(self):

@@ -8,7 +8,7 @@ import numpy as np
 from irrepro.errors import UserError
 from irrepro.memory import available_memory
 from simulator.data import BLOCK_EXAMPLES, N_FEATURES
-from simulator.models import parse_model
+from simulator.mitigations import component_family, layout
 
 #: Floating-point operations per compiled call the engine aims at: large enough to hide the
 #: per-call overhead, small enough for a responsive progress bar.
@@ -34,8 +34,8 @@ def estimate_seconds(setting):
     (0.1 ms per step for 32 linear models, 0.5 ms for 32 towers), about 40 GFLOP/s for large
     ones, data generation at about 7 M pair-examples/s overlapping the training, evaluation,
     and 5 s to start and compile."""
-    family = parse_model(setting.model)
-    n_models, params = 2 * setting.pairs, n_parameters(family)
+    family, spec = component_family(setting), layout(setting)
+    n_models, params = 2 * setting.pairs * spec.group, n_parameters(family)
     layers = sum(len(shape) == 2 for shape in family.shapes)
 
     def step_seconds(models):
@@ -44,13 +44,16 @@ def estimate_seconds(setting):
     train = setting.steps * step_seconds(n_models)
     data = setting.pairs * setting.examples / 7e6
     evaluation = setting.checkpoints * n_models * 4000 * params * 2 / 4e10
-    warm = setting.warm_examples / setting.batch * step_seconds(1)
-    return max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0) + 5.0
+    warm = setting.warm_examples / setting.batch * step_seconds(setting.pairs)  # M warm models
+    teachers = setting.steps * step_seconds(2 * setting.pairs * spec.teachers)  # distill
+    return (max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0)
+            + (max(teachers, data) + 5.0 if spec.teachers else 0.0) + 5.0)
 
 
 def memory_estimate(setting, family):
-    """Bytes a run of ``setting`` needs at its peak, roughly (an upper estimate)."""
-    n_models = 2 * setting.pairs
+    """Bytes a run of ``setting`` needs at its peak, roughly (an upper estimate); ``family``
+    is the family of each stacked model (a mitigation's component)."""
+    n_models = 2 * setting.pairs * layout(setting).group
     widths = [int(np.prod(s)) for s in family.shapes if len(s) == 1]
     weights = 6 * 4 * n_models * n_parameters(family)  # weights, slots, gradients, copies
     activations = 4 * 4 * n_models * setting.batch * (N_FEATURES + sum(widths))
@@ -81,7 +84,7 @@ MAX_SECONDS = 30 * 24 * 3600
 def check_feasible(setting):
     """Raise UserError when ``setting`` needs more memory than is available or is estimated
     to run longer than 30 days on 2 CPU cores; returns the estimate in seconds."""
-    check_memory(setting, parse_model(setting.model))
+    check_memory(setting, component_family(setting))
     seconds = estimate_seconds(setting)
     if seconds > MAX_SECONDS:
         raise UserError(f"this setting would run for about {seconds / 86400:,.0f} days on 2 "

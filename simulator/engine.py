@@ -54,15 +54,26 @@ def unpack_batch(batch):
     return tf.cast(x, tf.float32), tf.cast(y, tf.float32)
 
 
+def per_model_loss(logits, labels):
+    """The plain loss: the sum over models of each model's mean cross-entropy, from logits
+    and labels float32 [n, B]."""
+    per_model = tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
+    return tf.reduce_sum(per_model)
+
+
 class StackedTrainer:
     """Trains n stacked models of one family with one optimizer.
 
     ``train(batches)`` takes int64 [n, steps, B] packed examples, model i training on row i.
     ``logits(features)`` gives float32 [n, U] for shared inputs float32 [U, 32].
+    ``loss(logits, labels)``, both float32 [n, B], gives the scalar minimised
+    (default ``per_model_loss``); a mitigation's loss couples models (simulator.mitigations).
     """
 
-    def __init__(self, family, activation, weights, optimizer, steps_per_call):
+    def __init__(self, family, activation, weights, optimizer, steps_per_call, loss=None):
         self.family, self.activation = family, activation
+        self.loss = loss or per_model_loss
         self.weights = [tf.Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
         self.optimizer = optimizer
         self.optimizer.build(self.weights)
@@ -75,9 +86,7 @@ class StackedTrainer:
             x, y = unpack_batch(batches[:, i])
             with tf.GradientTape() as tape:
                 logits = self.family.forward(self.weights, x, self.activation)
-                per_model = tf.reduce_mean(
-                    tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
-                loss = tf.reduce_sum(per_model)
+                loss = self.loss(logits, y)
             self.optimizer.apply(tape.gradient(loss, self.weights), self.weights)
             return (i + 1,)
 
@@ -97,14 +106,16 @@ class StackedTrainer:
                 part = np.pad(part, ((0, 0), (0, self.steps_per_call - n), (0, 0)))
             self._train(tf.constant(part), tf.constant(n, tf.int32))
 
-    def train_from(self, feed, steps, on_step=None):
-        """Train ``steps`` steps on batches taken from ``feed`` (a PairedBatches whose rows
-        beyond this trainer's models are ignored); ``on_step(n)`` reports progress."""
+    def train_from(self, feed, steps, on_step=None, rows=None):
+        """Train ``steps`` steps on batches taken from ``feed`` (a PairedBatches); ``rows``
+        (a slice or index array, default the first n_models) picks the feed's rows that the
+        models train on, in order; ``on_step(n)`` reports progress."""
         n_models = self.weights[0].shape[0]
+        rows = slice(0, n_models) if rows is None else rows
         chunk = 16 * self.steps_per_call  # batches fetched per round trip to the generator
         for start in range(0, steps, chunk):
             n = min(chunk, steps - start)
-            self.train(feed.take(n)[:n_models])
+            self.train(feed.take(n)[rows])
             if on_step:
                 on_step(n)
 
@@ -135,49 +146,61 @@ class RunOutput:
     theta: np.ndarray
 
 
-def evaluate(trainer, data_model, eval_packed, examples_seen, family):
-    """The metric rows of one checkpoint."""
+def evaluate(trainer, data_model, eval_packed, examples_seen, family, deploy=None,
+             deployed_rows=None):
+    """The metric rows of one checkpoint. With a mitigation, ``deploy`` maps the stacked
+    models' logits [n, U] to the 2M deployed members' [2M, U], and ``deployed_rows`` [2M]
+    names the stacked models deployed (None when a member is an average)."""
     # Sparse features repeat: evaluate each distinct input once, then expand to all N.
     unique, inverse = np.unique(eval_packed & FEATURE_MASK, return_inverse=True)
-    logits = trainer.logits(unpack_features(unique).astype(np.float32))[:, inverse]
+    stacked = trainer.logits(unpack_features(unique).astype(np.float32))
+    logits = (deploy(stacked) if deploy else stacked)[:, inverse]
     true = data_model.logodds(eval_packed)
     per_model_loss = excess_loss(logits, true)
     values = {"relative_pd": relative_pd(logits, true),
               "absolute_pd": absolute_pd(logits),
               "excess_loss": (per_model_loss[0::2] + per_model_loss[1::2]) / 2}
-    if family.name == "linear" and data_model.kind == "linear":
-        values["deviation_cosine"] = deviation_cosine(trainer.weights[0].numpy()[..., 0],
-                                                      data_model.params)
+    if family.name == "linear" and data_model.kind == "linear" and (
+            deploy is None or deployed_rows is not None):
+        w = trainer.weights[0].numpy()[..., 0]
+        values["deviation_cosine"] = deviation_cosine(
+            w if deploy is None else w[deployed_rows], data_model.params)
     return [{"examples_seen": examples_seen, "pair": k, "metric": name, "value": float(v[k])}
             for name, v in values.items() for k in range(len(v))]
 
 
 def warm_start_weights(setting, family, data_model, activation):
-    """Weights [1, ...] of one model trained on warm_examples examples of its own stream
-    (window 1) at warm_lr, from the initialisation of pair 0."""
-    init = stacked_init(family, 1, True, lambda pair, member: rng_for(setting.seed, Role.INIT,
-                                                                      pair, member))
-    trainer = StackedTrainer(family, activation, [w[:1] for w in init],
+    """Weights [M, ...] of M warm-start models trained together (stacked), one per pair:
+    warm model k starts from pair k's initialisation (that of its member 0) and trains on
+    warm_examples examples of its own stream (role WARM, key k; window 1) at warm_lr."""
+    pairs = setting.pairs
+    init = stacked_init(family, pairs, True, lambda pair, member: rng_for(setting.seed, Role.INIT,
+                                                                          pair, member))
+    trainer = StackedTrainer(family, activation, [w[0::2] for w in init],
                              make_optimizer(setting.optimizer, setting.warm_lr),
-                             steps_per_call(family, 1, setting.batch))
-    feed = PairedBatches(data_model, setting.seed, 1, 1, setting.batch, setting.warm_examples,
-                         role=Role.WARM)
-    trainer.train_from(feed, setting.warm_examples // setting.batch)
+                             steps_per_call(family, pairs, setting.batch))
+    feed = PairedBatches(data_model, setting.seed, pairs, 1, setting.batch,
+                         setting.warm_examples, role=Role.WARM)
+    trainer.train_from(feed, setting.warm_examples // setting.batch, rows=slice(0, None, 2))
     return trainer.get_weights()
 
 
 def initial_weights(setting, family, data_model, activation):
-    """Stacked initial weights [2M, ...]: per pair draws (init same or diff) or copies of one
-    warm-started model (init warm)."""
+    """Stacked initial weights [2M, ...]: per pair draws (init same or diff) or, with init
+    warm, both members of pair k start from warm model k."""
     if setting.init == "warm":
         base = warm_start_weights(setting, family, data_model, activation)
-        return [np.repeat(w, 2 * setting.pairs, axis=0) for w in base]
+        return [np.repeat(w, 2, axis=0) for w in base]
     return stacked_init(family, setting.pairs, setting.init == "same",
                         lambda pair, member: rng_for(setting.seed, Role.INIT, pair, member))
 
 
 def run_setting(setting, progress=False):
     """Train the 2M models of ``setting`` and evaluate them at its checkpoints."""
+    if setting.mitigation != "none":
+        from simulator.mitigation_run import run_mitigation
+
+        return run_mitigation(setting, progress)
     family = parse_model(setting.model)
     check_memory(setting, family)
     data_model = DATA_MODELS[setting.data](setting.seed)

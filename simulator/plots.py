@@ -15,32 +15,23 @@ import pandas as pd  # noqa: E402
 
 from irrepro.errors import UserError  # noqa: E402
 from irrepro.tables import save_figure  # noqa: E402
-from simulator.results import SETTING_COLUMNS, load_weights_frame  # noqa: E402
+from simulator.curves import (  # noqa: E402
+    LABEL_COLUMNS,
+    base_label,
+    curve_columns,
+    curve_label,
+    line_style,
+)
+from simulator.results import load_weights_frame  # noqa: E402
 
-#: Columns that never distinguish curves: the x axis and what is averaged over.
-NOT_CURVES = {"window", "seed", "pair"}
-
-
-def curve_columns(frame):
-    """Setting columns whose values differ across ``frame``: each combination is a curve."""
-    candidates = [c for c in SETTING_COLUMNS if c in frame.columns and c not in NOT_CURVES]
-    return [c for c in candidates if frame[c].astype(str).nunique() > 1]
-
-
-def curve_label(row, columns):
-    """'activation=relu, init=diff' for the curve of ``row``."""
-    parts = []
-    for c in columns:
-        value = row[c]
-        if isinstance(value, float) and np.isnan(value):
-            continue
-        parts.append(f"{c}={value:g}" if isinstance(value, float) else f"{c}={value}")
-    return ", ".join(parts) or "all"
+#: Candidate offsets (points) of a log2 z label from its point, tried in order.
+LABEL_OFFSETS = ((4, 4), (4, -10), (-14, 4), (-14, -10), (4, 12), (-14, -18), (12, -3))
 
 
 def final_means(frame, metrics=("relative_pd", "excess_loss")):
-    """Mean over pairs and seeds of each metric at each setting's last checkpoint: one row
-    per (curve, window) with a column per metric and a ``curve`` label."""
+    """Mean and standard error over pairs (and seeds) of each metric at each setting's last
+    checkpoint: one row per (curve, window) with columns METRIC and METRIC_sem, the curve's
+    label ``curve``, its twins' common label ``twin`` and its ``init``."""
     needed = {"metric", "value", "window", "examples_seen", "examples"}
     if not needed <= set(frame.columns):
         raise UserError(f"results lack the columns {', '.join(sorted(needed - set(frame.columns)))}"
@@ -50,26 +41,69 @@ def final_means(frame, metrics=("relative_pd", "excess_loss")):
     if last.empty:
         raise UserError("results hold no finished run with the metrics "
                         f"{', '.join(metrics)}")
+    if "mitigation" in last.columns:
+        last = last.assign(mitigation=last["mitigation"].fillna("none"))
     columns = curve_columns(last)
-    keys = [*columns, "window"]
-    means = (last.groupby([*keys, "metric"], dropna=False)["value"].mean()
-             .unstack("metric").reset_index())
-    means["curve"] = [curve_label(row, columns) for _, row in means.iterrows()]
+    # constant columns too: they do not split curves, but the labels name the activation
+    keys = [*(c for c in LABEL_COLUMNS if c in last.columns), "window"]
+    grouped = last.groupby([*keys, "metric"], dropna=False)["value"]
+    means = grouped.mean().unstack("metric")
+    sems = grouped.sem().unstack("metric").add_suffix("_sem")
+    means = means.join(sems).reset_index()
+    rows = [row for _, row in means.iterrows()]
+    means["curve"] = [curve_label(row, columns) for row in rows]
+    means["twin"] = [base_label(row, columns) for row in rows]
+    if "init" not in means.columns:
+        means["init"] = "same"
     return means.sort_values(["curve", "window"]).reset_index(drop=True)
 
 
+def place_labels(ax, points, texts, colors, fontsize=7):
+    """Annotate each point (x, y) with its text at the first offset of LABEL_OFFSETS whose
+    box overlaps no label placed before; a label that fits nowhere is left out. Returns the
+    annotations placed."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed, boxes = [], []
+    for (x, y), text, color in zip(points, texts, colors):
+        for offset in LABEL_OFFSETS:
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset,
+                               fontsize=fontsize, color=color)
+            box = note.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(b) for b in boxes):
+                boxes.append(box)
+                placed.append(note)
+                break
+            note.remove()
+    return placed
+
+
 def pd_figure(frame):
-    """Two panels: Delta_r vs log2 z, and Delta_r vs excess loss with log2 z at each point."""
+    """Two panels: Delta_r vs log2 z, and Delta_r vs excess loss with log2 z at each point;
+    one curve per configuration, labelled as in the paper, distinct-init curves dashed in
+    their identical-init twin's colour, the standard error over pairs as a band (top) and
+    error bars (bottom)."""
     means = final_means(frame)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 9))
+    colors, labels = {}, []
     for curve, group in means.groupby("curve", sort=False):
+        twin, init = group["twin"].iloc[0], group["init"].iloc[0]
         log_z = np.log2(group["window"].to_numpy())
         pd_r, loss = group["relative_pd"].to_numpy(), group["excess_loss"].to_numpy()
-        (line,) = top.plot(log_z, pd_r, marker="o", label=curve)
-        bottom.plot(loss, pd_r, marker="o", color=line.get_color(), label=curve)
-        for x, y, z in zip(loss, pd_r, log_z):
-            bottom.annotate(f"{z:g}", (x, y), textcoords="offset points", xytext=(3, 3),
-                            fontsize=7, color=line.get_color())
+        pd_sem = np.nan_to_num(group["relative_pd_sem"].to_numpy())
+        loss_sem = np.nan_to_num(group["excess_loss_sem"].to_numpy())
+        style = dict(marker="o", ms=4, linestyle=line_style(init), label=curve)
+        if twin in colors:
+            style["color"] = colors[twin]
+        (line,) = top.plot(log_z, pd_r, **style)
+        colors.setdefault(twin, line.get_color())
+        top.fill_between(log_z, np.maximum(pd_r - pd_sem, pd_r * 1e-3), pd_r + pd_sem,
+                         color=line.get_color(), alpha=0.15, linewidth=0)
+        bottom.errorbar(loss, pd_r, xerr=loss_sem, yerr=np.minimum(pd_sem, pd_r * 0.999),
+                        color=line.get_color(), linestyle=line_style(init), marker="o", ms=4,
+                        elinewidth=0.6, capsize=2, label=curve)
+        labels += [((x, y), f"{z:g}", line.get_color()) for x, y, z in zip(loss, pd_r, log_z)]
     top.set(xlabel="log2 window z", ylabel="relative PD  $\\Delta_r$", yscale="log")
     bottom.set(xlabel="excess loss L", ylabel="relative PD  $\\Delta_r$", xscale="log",
                yscale="log")
@@ -77,6 +111,8 @@ def pd_figure(frame):
         ax.grid(True, which="both", alpha=0.3)
     top.legend(fontsize=7, loc="best")
     fig.tight_layout()
+    if labels:  # after the layout, so the boxes are those of the final figure
+        place_labels(bottom, *zip(*labels))
     return fig
 
 
@@ -92,7 +128,8 @@ def timeseries_figure(frame, metric="relative_pd"):
         series = group.groupby("examples_seen")["value"].mean()
         first = group.iloc[0]
         label = f"{curve_label(first, columns)}, log2 z={np.log2(first['window']):g}"
-        ax.plot(series.index, series.to_numpy(), marker=".", label=label)
+        ax.plot(series.index, series.to_numpy(), marker=".", label=label,
+                linestyle=line_style(first.get("init")))
     ax.set(xscale="log", yscale="log" if (rows["value"] > 0).all() else "linear",
            xlabel="examples seen", ylabel=metric)
     ax.grid(True, which="both", alpha=0.3)
@@ -112,6 +149,8 @@ def weights_figure(weights, kind="index", pair=0):
     if kind not in WEIGHT_KINDS:
         raise UserError(f"unknown weight figure '{kind}'; choose {', '.join(WEIGHT_KINDS)}")
     rows = weights[weights["pair"] == pair]
+    if "component" in rows.columns:  # a mitigation's members: their component 0
+        rows = rows[rows["component"] == 0]
     if rows.empty:
         raise UserError(f"no pair {pair} in the weights (pairs 0..{weights['pair'].max()})")
     wide = rows.pivot_table(index=["layer", "tensor", "index"], columns="member",
@@ -162,16 +201,23 @@ def read_results(paths):
 
 
 def plot_results(results, out=None, kind="pd", metric="relative_pd", echo=print):
-    """``simctl plot``: the figure of ``kind`` ('pd' or 'timeseries' of ``metric``) from the
-    result CSVs or sweep folders ``results``, written as PNG and PDF to ``out`` (a path
-    without extension; default beside the first result). Returns the paths."""
+    """``simctl plot``: the figure of ``kind`` ('pd', 'remedies' or 'timeseries' of
+    ``metric``) from the result CSVs or sweep folders ``results``, written as PNG and PDF
+    to ``out`` (a path without extension; default beside the first result). Returns the
+    paths."""
     from pathlib import Path
 
     frame = read_results(results)
-    figure = pd_figure(frame) if kind == "pd" else timeseries_figure(frame, metric)
+    if kind == "remedies":
+        from simulator.remedy_plots import remedy_figure
+
+        figure = remedy_figure(frame)
+    else:
+        figure = pd_figure(frame) if kind == "pd" else timeseries_figure(frame, metric)
     first = Path(results[0])
     stem = out or (first / first.name if first.is_dir() else first.with_suffix(""))
-    paths = save_figure(figure, f"{stem}{'' if kind == 'pd' else f'-{metric}'}")
+    suffix = {"pd": "", "remedies": "-remedies"}.get(kind, f"-{metric}")
+    paths = save_figure(figure, f"{stem}{suffix}")
     echo("wrote " + " and ".join(map(str, paths)))
     return paths
 

@@ -95,7 +95,8 @@ def merge_shards(out_dir, name):
 def varying(settings):
     """The names of the parameters whose values differ across ``settings``."""
     dicts = [s.as_dict() for s in settings]
-    return [k for k in dicts[0] if len({repr(d.get(k)) for d in dicts}) > 1] if dicts else []
+    keys = dict.fromkeys(k for d in dicts for k in d)  # a mitigation's keys appear with it
+    return [k for k in keys if len({repr(d.get(k)) for d in dicts}) > 1]
 
 
 def plan_table(units):

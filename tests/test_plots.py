@@ -27,10 +27,84 @@ def results_frame():
 
 def test_final_means_average_pairs_at_the_last_checkpoint_per_curve_and_window():
     means = plots.final_means(results_frame())
-    assert sorted(means["curve"].unique()) == ["init=diff", "init=same"]
-    row = means[(means["curve"] == "init=diff") & (means["window"] == 32)].iloc[0]
+    assert sorted(means["curve"].unique()) == ["ReLU", "ReLU diff"]
+    row = means[(means["curve"] == "ReLU diff") & (means["window"] == 32)].iloc[0]
     assert np.isclose(row["relative_pd"], 1e-3 * 32 ** 0.5 * 1.5)
     assert np.isclose(row["excess_loss"], 0.0105)
+
+
+def test_final_means_give_the_standard_error_over_pairs():
+    means = plots.final_means(results_frame())
+    row = means[(means["curve"] == "ReLU diff") & (means["window"] == 1)].iloc[0]
+    values = [1e-3 * 1 * (1 + pair) for pair in (0, 1)]  # ReLU diff at z = 1
+    assert np.isclose(row["relative_pd_sem"], np.std(values, ddof=1) / np.sqrt(2))
+
+
+def label_frame(**columns):
+    """One row per curve at one window; ``columns`` maps a column to its values per curve."""
+    n = len(next(iter(columns.values())))
+    base = dict(data="linear", model="2", activation="relu", beta=np.nan, init="same",
+                optimizer="adagrad", lr=0.1, window=1, seed=0, examples=1024, pair=0,
+                examples_seen=1024)
+    rows = []
+    for i in range(n):
+        for metric in ("relative_pd", "excess_loss"):
+            rows.append({**base, **{k: v[i] for k, v in columns.items()}, "metric": metric,
+                         "value": 0.1 + i})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("columns, labels", [
+    (dict(model=["1", "2", "1", "2", "linear"], activation=["identity", "relu", "relu",
+                                                          "relu", "identity"],
+          init=["diff", "same", "same", "diff", "same"]),
+     ["identity 1 diff", "ReLU 2", "ReLU 1", "ReLU 2 diff", "linear"]),
+    (dict(activation=["smelu", "swish"], beta=[0.5, 2.0]), ["SmeLU beta=0.5", "Swish beta=2"]),
+    (dict(optimizer=["sgd", "adagrad"], lr=[0.01, 0.1]), ["ReLU SGD lr=0.01",
+                                                         "ReLU AdaGrad lr=0.1"]),
+    (dict(init=["same", "warm"]), ["ReLU", "ReLU TL"]),
+    (dict(model=["16-8-4-2", "wide"]), ["ReLU [16,8,4,2]", "ReLU wide"]),
+    (dict(mitigation=[np.nan, "ensemble", "codistill"], members=[np.nan, 4, 2],
+          mitigation_weight=[np.nan, np.nan, 0.5], temperature=[np.nan, np.nan, 2.0],
+          equal_flops=[np.nan, True, np.nan]),
+     ["ReLU", "ReLU ensemble x4 eq. FLOPs", "ReLU codistill x2 w=0.5 T=2"]),
+])
+def test_curves_are_labelled_as_in_the_paper(columns, labels):
+    means = plots.final_means(label_frame(**columns))
+    assert sorted(means["curve"]) == sorted(labels)
+    legend = plots.pd_figure(label_frame(**columns)).axes[0].get_legend()
+    assert sorted(t.get_text() for t in legend.get_texts()) == sorted(labels)
+
+
+def test_distinct_init_curves_are_dashed_in_their_twins_colour_with_error_bands():
+    fig = plots.pd_figure(results_frame())
+    top, bottom = fig.axes
+    lines = {line.get_label(): line for line in top.lines}
+    assert lines["ReLU"].get_linestyle() == "-" and lines["ReLU diff"].get_linestyle() == "--"
+    assert lines["ReLU"].get_color() == lines["ReLU diff"].get_color()
+    assert len(top.collections) == 2  # one standard-error band per curve
+    assert len(bottom.containers) == 2  # error bars per curve
+    band = top.collections[1].get_paths()[0].vertices[:, 1]
+    assert band.max() > max(lines["ReLU diff"].get_ydata())  # the band reaches above the mean
+
+
+def test_window_labels_of_the_bottom_panel_do_not_overlap():
+    rows = []  # eight curves whose points nearly coincide: labels must make room
+    for curve in range(8):
+        for window in (1, 2, 4, 8):
+            for pair in (0, 1):
+                for metric, value in (("relative_pd", 0.1 * (1 + 0.01 * curve + 0.001 * window)),
+                                      ("excess_loss", 0.01 * (1 + 0.002 * window))):
+                    rows.append(dict(data="linear", model="2", activation="relu",
+                                     beta=np.nan, init="same", lr=0.1 + curve, window=window,
+                                     seed=0, examples=1024, pair=pair, examples_seen=1024,
+                                     metric=metric, value=value))
+    fig = plots.pd_figure(pd.DataFrame(rows))
+    bottom = fig.axes[1]
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in bottom.texts]
+    assert boxes
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
 def test_pd_figure_draws_both_panels_with_window_labels():
@@ -90,3 +164,25 @@ def test_unreadable_results_are_a_one_line_error(tmp_path):
     bad.write_text("a,b\n1,2\n")
     result = CliRunner().invoke(main, ["plot", str(bad)])
     assert result.exit_code == 2 and result.output.startswith("simctl: error: results lack")
+
+
+def test_the_remedies_figure_has_pd_against_loss_and_compute_per_model():
+    rows = []
+    for model in ("16-8-4-2", "wide"):
+        for mitigation, members in ((np.nan, np.nan), ("ensemble", 4)):
+            for window in (1, 32):
+                for metric, value in (("relative_pd", 0.1), ("excess_loss", 0.01)):
+                    rows.append(dict(data="linear", model=model, activation="relu",
+                                     beta=np.nan, init="diff", window=window, seed=0,
+                                     pairs=2, examples=1024, eval_examples=512, pair=0,
+                                     examples_seen=1024, metric=metric, value=value,
+                                     mitigation=mitigation, members=members,
+                                     equal_flops=False if members == 4 else np.nan))
+    from simulator.remedy_plots import remedy_figure
+
+    fig = remedy_figure(pd.DataFrame(rows))
+    assert len(fig.axes) == 4
+    compute = sorted({float(x) for c in fig.axes[1].containers for x in c.lines[0].get_xdata()})
+    assert compute == [1024.0, 4096.0]  # a plain member, and 4 components
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert sorted(labels) == ["ReLU [16,8,4,2]", "ReLU [16,8,4,2] ensemble x4"]

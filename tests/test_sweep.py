@@ -1,4 +1,5 @@
 """Sweeps: grid expansion, overrides, resumable shards, dry runs and config errors."""
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -103,16 +104,43 @@ def test_paper_scale_is_one_flag_and_flags_beside_it_win(tmp_path, config_file):
                                                       "eval examples 2^16")
 
 
-def test_warm_start_pairs_start_from_one_trained_model(tiny):
+def test_warm_start_gives_each_pair_its_own_warm_model(tiny):
     from simulator.engine import run_setting
 
     out = run_setting(tiny(model="2", init="warm", warm_examples=2 ** 10, lr=1e-6))
-    # With a vanishing learning rate every model stays at the warm-start weights: all
-    # equal, and different from a fresh initialisation.
+    # With a vanishing learning rate every model stays at its warm-start weights: both
+    # members of a pair equal, the pairs' warm models different from one another and from a
+    # fresh initialisation.
     fresh = run_setting(tiny(model="2", init="same", lr=1e-6))
     for w in out.weights:
-        assert abs(w - w[:1]).max() < 1e-4
+        assert abs(w[0::2] - w[1::2]).max() < 1e-4
+    assert any(abs(w[0] - w[2]).max() > 1e-3 for w in out.weights)
     assert not all(abs(w[0] - f[0]).max() < 1e-3 for w, f in zip(out.weights, fresh.weights))
+
+
+def test_warm_models_start_equal_within_a_pair_and_differ_across_pairs(tiny):
+    from irrepro.keras_activations import get_activation
+    from simulator.data import DATA_MODELS
+    from simulator.engine import initial_weights
+    from simulator.models import parse_model
+
+    setting = tiny(model="2", init="warm", warm_examples=2 ** 10, pairs=3)
+    family = parse_model(setting.model)
+    init = initial_weights(setting, family, DATA_MODELS["linear"](0), get_activation("relu"))
+    for w in init:
+        assert w.shape[0] == 6
+        np.testing.assert_array_equal(w[0::2], w[1::2])
+        assert all(abs(w[2 * a] - w[2 * b]).max() > 1e-4 for a, b in ((0, 1), (0, 2), (1, 2)))
+
+
+def test_only_warm_settings_changed_hash_with_per_pair_warm_starts():
+    from simulator.config import Setting
+
+    # the hashes before the change (commit 6943d5c): same unchanged, warm changed
+    assert Setting(init="same").config_hash() == "fd4e6942d534"
+    assert Setting(init="warm").config_hash() != "b7a0217d4b0d"
+    assert "warm_start" in Setting(init="warm").as_dict()
+    assert "warm_start" not in Setting(init="diff").as_dict()
 
 
 def test_a_long_sweep_says_its_estimate_before_it_starts_and_a_short_one_does_not(config_file):
