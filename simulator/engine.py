@@ -15,8 +15,8 @@ import tensorflow as tf
 
 from simulator.activations import get_activation
 from simulator.data import (BLOCK_EXAMPLES, DATA_MODELS, FEATURE_MASK, LABEL_BIT, N_FEATURES,
-                            ROLE_INIT, ROLE_WARM, PairedBatches, evaluation_set, rng_for,
-                            unpack_features)
+                            QUEUED_BLOCKS, ROLE_INIT, ROLE_WARM, PairedBatches, evaluation_set,
+                            rng_for, unpack_features)
 from simulator.errors import UserError
 from simulator.metrics import absolute_pd, deviation_cosine, excess_loss, relative_pd
 from simulator.models import parse_model, stacked_init
@@ -101,7 +101,9 @@ class StackedTrainer:
         """Train ``steps`` steps on batches taken from ``feed`` (a PairedBatches whose rows
         beyond this trainer's models are ignored); ``on_step(n)`` reports progress."""
         n_models = self.weights[0].shape[0]
-        chunk = 16 * self.steps_per_call  # batches fetched per round trip to the generator
+        # One compiled call's batches at a time: a larger fetch is a large copy that leaves
+        # the cache (16 calls' worth of 32 linear models was 512 MiB).
+        chunk = self.steps_per_call
         for start in range(0, steps, chunk):
             n = min(chunk, steps - start)
             self.train(feed.take(n)[:n_models])
@@ -162,7 +164,7 @@ def memory_estimate(setting, family):
     window = setting.window * setting.batch
     group = max(window, BLOCK_EXAMPLES)  # examples (int64) of every pair, orders (int32)
     shuffles = 8 * setting.pairs * group + 4 * n_models * group
-    blocks = 5 * 8 * n_models * BLOCK_EXAMPLES  # queued, pending and joined blocks
+    blocks = (QUEUED_BLOCKS + 3) * 8 * n_models * BLOCK_EXAMPLES  # queued and pending blocks
     evaluation = 3 * 4 * n_models * EVAL_CHUNK * max([N_FEATURES, *widths])
     return weights + activations + call + shuffles + blocks + evaluation
 
