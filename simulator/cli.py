@@ -86,9 +86,11 @@ def run(out, save_weights, progress, **params):
       simctl run --model mlp --data quadratic --init warm --lr 0.01 --warm-lr 0.1
       simctl run --model tower --save-weights --out results/tower.csv
     """
+    from simulator.estimate import check_feasible
     from simulator.runner import run_one
 
     setting = Setting(**params)
+    check_feasible([setting])  # sizes no machine could finish: one line, exit 2
     out = out or Path("results") / f"run-{setting.config_hash()}.csv"
     run_one(setting, out, progress=progress, weights=save_weights)
 
@@ -231,6 +233,11 @@ def sweep(config, out, dry_run, smoke, paper_scale, sets, save_weights, schedule
         click.echo("scale: " + "; ".join(f"{key.replace('_', ' ')} {_counts(settings, key)}"
                                          for key in ("examples", "pairs", "eval_examples")))
         return
+    from simulator.estimate import cost_notice
+
+    notice = cost_notice(u.setting for u in units if not u.done())
+    if notice:
+        click.echo(notice, err=True)
     check_writable(out / "shards" / "probe.csv")
     executor = make_executor(scheduler or spec.get("scheduler"), workers or spec.get("workers"))
     with executor or contextlib.nullcontext():

@@ -18,6 +18,7 @@ from simulator.data import (BLOCK_EXAMPLES, DATA_MODELS, FEATURE_MASK, LABEL_BIT
                             QUEUED_BLOCKS, ROLE_INIT, ROLE_WARM, PairedBatches, evaluation_set,
                             rng_for, unpack_features)
 from simulator.errors import UserError
+from simulator.estimate import estimate_seconds  # noqa: F401  (its home before estimate.py)
 from simulator.metrics import absolute_pd, deviation_cosine, excess_loss, relative_pd
 from simulator.models import parse_model, stacked_init
 from simulator.progress import progress_bar
@@ -132,26 +133,6 @@ def steps_per_call(family, n_models, batch):
     step_flops = 6.0 * n_models * batch * n_parameters(family)
     steps = 2 ** int(np.floor(np.log2(max(1.0, FLOPS_PER_CALL / step_flops))))
     return int(min(MAX_STEPS_PER_CALL, steps))
-
-
-def estimate_seconds(setting):
-    """A rough wall-clock estimate of ``run_setting`` on 2 CPU cores, from the rates of
-    benchmarks/bench_engine.py: about 3 us per model and layer in each step for small models
-    (0.1 ms per step for 32 linear models, 0.5 ms for 32 towers), about 40 GFLOP/s for large
-    ones, data generation at about 7 M pair-examples/s overlapping the training, evaluation,
-    and 5 s to start and compile."""
-    family = parse_model(setting.model)
-    n_models, params = 2 * setting.pairs, n_parameters(family)
-    layers = sum(len(shape) == 2 for shape in family.shapes)
-
-    def step_seconds(models):
-        return max(3e-6 * models * layers, 6.0 * models * setting.batch * params / 4e10)
-
-    train = setting.steps * step_seconds(n_models)
-    data = setting.pairs * setting.examples / 7e6
-    evaluation = setting.checkpoints * n_models * 4000 * params * 2 / 4e10
-    warm = setting.warm_examples / setting.batch * step_seconds(1)
-    return max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0) + 5.0
 
 
 def memory_estimate(setting, family):

@@ -1,7 +1,8 @@
 """Run one setting end to end: train, tidy the metrics, write the CSV, report."""
 import click
 
-from simulator.engine import run_setting
+from simulator.engine import check_memory, run_setting
+from simulator.estimate import cost_notice
 from simulator.models import parse_model
 from simulator.results import (check_writable, save_weights, summarise, tidy_frame,
                                weights_path, write_csv)
@@ -9,8 +10,13 @@ from simulator.results import (check_writable, save_weights, summarise, tidy_fra
 
 def run_one(setting, out, progress=None, weights=False, quiet=False):
     """Train ``setting``, write its tidy CSV to ``out`` atomically (and with ``weights`` its
-    trained weights beside it), print a summary unless ``quiet``. Returns the DataFrame."""
+    trained weights beside it), print a summary unless ``quiet``. Returns the DataFrame.
+    A run estimated at over a minute says so first (on stderr), once it is known to fit."""
     check_writable(out)
+    check_memory(setting, parse_model(setting.model))
+    notice = cost_notice([setting])
+    if notice and not quiet:
+        click.echo(notice, err=True)
     output = run_setting(setting, progress=progress)
     frame = tidy_frame(setting, output.metrics)
     if weights:  # first, so a CSV on disk always has its weights when they were asked for

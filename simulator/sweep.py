@@ -137,7 +137,7 @@ def varying(settings):
 
 def plan_table(units):
     """A DataFrame describing each unit: its varying parameters, cost estimate and status."""
-    from simulator.engine import estimate_seconds
+    from simulator.estimate import estimate_seconds
 
     keys = varying([u.setting for u in units])
     return pd.DataFrame([{**{k: u.setting.as_dict().get(k) for k in keys},
