@@ -143,7 +143,7 @@ def _fit(spec_path):
             "sparse": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
     model.compile(optimizer=optimizer(**options), loss=loss[spec["loss"]])
     data = np.load(spec["data"])
-    fit = dict(batch_size=spec["batch"], epochs=1, shuffle=False, verbose=0)
+    fit = {"batch_size": spec["batch"], "epochs": 1, "shuffle": False, "verbose": 0}
     model.fit(data["x_warm"], data["y_warm"], **fit)
     start = time.perf_counter()
     model.fit(data["x"], data["y"], **fit)
