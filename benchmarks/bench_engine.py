@@ -1,44 +1,69 @@
-"""Throughput of the stacked engine against per-model ``keras.Model.fit``, in one run.
+"""Throughput of the stacked engine against per-model ``keras.Model.fit``, and against the
+machine's own limits, in one run.
 
 Throughput is model-examples per second, data generation included: the engine trains
 2 * pairs models at once on PairedBatches; the naive way generates one model's examples and
-calls ``fit`` on them, one model at a time. Compilation is excluded from both (one warm-up).
+calls ``fit`` on them, one model at a time, in a subprocess that has not imported this project
+(TensorFlow's own defaults, oneDNN on: benchmarks/machine.py). Compilation is excluded from
+both (one warm-up). The same run measures the machine's float32 matmul peak and memory
+bandwidth and prints each engine's GFLOP/s as a share of the peak, and for the MLP the share
+of its roofline bound.
 
     python benchmarks/bench_engine.py                 # linear, tower, 1024-512 (~5 min)
     python benchmarks/bench_engine.py --paper-scale   # also the 2^26-example linear run
 """
 import argparse
+import os
+import tempfile
 import time
 
+import machine
+import numpy as np
+
+import irrepro  # noqa: F401  (environment defaults before TensorFlow loads)
 from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
-from irrepro.tf import keras
 from simulator.config import Setting
-from simulator.cost import steps_per_call
+from simulator.cost import n_parameters, steps_per_call
 from simulator.data import PairedBatches, linear_model, unpack_features, unpack_labels
-from simulator.engine import StackedTrainer, make_optimizer, run_setting
+from simulator.engine import (
+    ADAGRAD_INITIAL_ACCUMULATOR,
+    StackedTrainer,
+    make_optimizer,
+    run_setting,
+)
 from simulator.models import parse_model, stacked_init
 
 BATCH = 32
+#: Bytes per parameter an AdaGrad step must move at least when the weights do not fit in
+#: cache: read w (forward), read w (backward), and a fused update reading the accumulator and
+#: writing w and the accumulator, float32 each. An unfused update (gradient written, then
+#: read with w and accumulator) moves 32.
+STEP_BYTES_PER_PARAMETER = 20
+#: Weights larger than this are taken to stream from memory every step (about L2 + L3 of a
+#: 2-core EPYC share: 2 + 32 MiB).
+CACHE_BYTES = 32 * 2 ** 20
 
 
 def naive_throughput(family, examples):
-    """Model-examples/s of generating data and calling fit for one model at a time."""
-    act = get_activation("relu")
-    model = family.keras_model(act)
-    model.compile(optimizer=make_optimizer("adagrad", 0.1),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    """Model-examples/s of generating one model's data here and calling fit on it in a
+    subprocess with TensorFlow's defaults (machine.fit_seconds)."""
     data = linear_model(0)
-
-    def one_model(seed):
-        packed = data.sample(rng_for(seed, 0), examples)
-        model.fit(unpack_features(packed).astype("float32"), unpack_labels(packed)[:, None],
-                  batch_size=BATCH, epochs=1, shuffle=True, verbose=0)
-
-    one_model(0)  # compile
     start = time.perf_counter()
-    one_model(1)
-    return examples / (time.perf_counter() - start)
+    packed = data.sample(rng_for(1, 0), examples)
+    x, y = unpack_features(packed).astype(np.float32), unpack_labels(packed)[:, None]
+    generate = time.perf_counter() - start
+    warm = data.sample(rng_for(0, 0), BATCH * 4)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path, data_path = os.path.join(tmp, "m.keras"), os.path.join(tmp, "d.npz")
+        family.keras_model(get_activation("relu")).save(model_path)
+        np.savez(data_path, x=x, y=y.astype(np.float32),
+                 x_warm=unpack_features(warm).astype(np.float32),
+                 y_warm=unpack_labels(warm)[:, None].astype(np.float32))
+        optimizer = {"name": "adagrad", "learning_rate": 0.1,
+                     "initial_accumulator_value": ADAGRAD_INITIAL_ACCUMULATOR}
+        fit = machine.fit_seconds(model_path, data_path, optimizer, "binary", BATCH)
+    return examples / (generate + fit)
 
 
 def engine_throughput(family, pairs, examples):
@@ -77,14 +102,31 @@ def main():
     parser.add_argument("--paper-scale", action="store_true",
                         help="also time simctl's linear run at 2^26 examples, 16 pairs")
     args = parser.parse_args()
-    print(f"{'model':<10} {'fit (ex/s)':>12} {'engine (ex/s)':>14} {'ratio':>8}")
+    peak, bandwidth = machine.matmul_peak(), machine.memory_bandwidth()
+    machine.print_machine(peak, bandwidth)
+    print(f"{'model':<10} {'fit (ex/s)':>11} {'engine (ex/s)':>14} {'ratio':>7} "
+          f"{'GFLOP/s':>8} {'of peak':>8} {'of roofline':>12}")
     for name, fit_examples, engine_examples in CASES:
         if name not in args.models:
             continue
         family = parse_model(name)
         naive = naive_throughput(family, scaled(fit_examples, args.scale))
         fast = engine_throughput(family, args.pairs, scaled(engine_examples, args.scale))
-        print(f"{family.name:<10} {naive:>12.3g} {fast:>14.3g} {fast / naive:>7.0f}x", flush=True)
+        # 6 flops per parameter and example: forward, and the two gradient products.
+        params = n_parameters(family)
+        gflops = 6.0 * params * fast / 1e9
+        steps_per_s = fast / (2 * args.pairs * BATCH)
+        step_flops = 6.0 * params * 2 * args.pairs * BATCH
+        step_bytes = STEP_BYTES_PER_PARAMETER * params * 2 * args.pairs
+        bound = machine.roofline_seconds(step_flops, step_bytes, peak["gflops"], bandwidth)
+        # The memory bound applies only where the stacked weights cannot stay in cache.
+        binds = 4 * params * 2 * args.pairs > CACHE_BYTES
+        print(f"{family.name:<10} {naive:>11.3g} {fast:>14.3g} {fast / naive:>6.0f}x "
+              f"{gflops:>8.1f} {gflops / peak['gflops']:>8.1%} "
+              f"{format(bound * steps_per_s, '.1%') if binds else '-':>12}", flush=True)
+    print(f"roofline: a step's 6 flops per parameter and example at the peak, or its "
+          f"{STEP_BYTES_PER_PARAMETER} bytes per parameter and model at the bandwidth, "
+          f"whichever is longer (shown where the weights exceed {CACHE_BYTES >> 20} MiB)")
     if args.paper_scale:
         setting = Setting(model="linear", activation="identity", window=2 ** 10,
                           pairs=16, examples=2 ** 26)

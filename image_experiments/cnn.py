@@ -3,7 +3,7 @@
     conv(48,3)-A-MaxPool2-conv(96,3)-A-MaxPool2-conv(80,3)-A-conv(96,3)-A
     -Flatten ('cnn') -FC(512) ('fc1') -FC(classes) ('logits')
 
-A is the activation (ReLU in the paper; SmeLU or Swish from ``simulator.activations``). By
+A is the activation (ReLU in the paper; SmeLU or Swish from ``irrepro.keras_activations``). By
 default the two fully connected layers have no activation between them: appendix B writes
 "ReLU - FC(96, 512) - FC(512, 10)" and DESIGN.md fixes the same, so 'fc1' is an affine map
 of 'cnn' (512 neurons of rank at most 96 for MNIST, 384 for CIFAR) and spans the same

@@ -7,7 +7,7 @@ import numpy as np
 
 from irrepro.errors import UserError
 from irrepro.memory import available_memory
-from simulator.data import BLOCK_EXAMPLES, N_FEATURES
+from simulator.data import BLOCK_EXAMPLES, N_FEATURES, QUEUED_BLOCKS
 from simulator.mitigations import component_family, layout
 
 #: Floating-point operations per compiled call the engine aims at: large enough to hide the
@@ -28,26 +28,63 @@ def steps_per_call(family, n_models, batch):
     return int(min(MAX_STEPS_PER_CALL, steps))
 
 
+#: The engine's rates on the 2-core machine (AMD EPYC, TF 2.21, CPU), from
+#: benchmarks/bench_engine.py: a step's fixed cost (about 8 us per compiled step plus 0.5 us
+#: per model and 2 us per model and hidden layer), about 100 GFLOP/s for large models, and
+#: data generation at about 1.2e7 pair-examples per second on its own thread.
+STEP_SECONDS = 8e-6
+MODEL_STEP_SECONDS = 0.5e-6
+LAYER_STEP_SECONDS = 2e-6  # per model and hidden layer
+FLOPS_PER_SECOND = 1e11
+DATA_PAIR_EXAMPLES_PER_SECOND = 1.2e7
+EVAL_DISTINCT_INPUTS = 4000  # distinct inputs of a 2^16 evaluation set, about
+START_SECONDS = 5.0  # start and compile
+#: Estimates above this are said before the run starts.
+ANNOUNCE_SECONDS = 60.0
+
+
+def step_seconds(models, batch, family):
+    """Seconds of one mini-batch step of ``models`` stacked models of ``family``."""
+    hidden = sum(len(shape) == 2 for shape in family.shapes) - 1
+    fixed = STEP_SECONDS + models * (MODEL_STEP_SECONDS + LAYER_STEP_SECONDS * hidden)
+    return max(fixed, 6.0 * models * batch * n_parameters(family) / FLOPS_PER_SECOND)
+
+
+def data_seconds(setting):
+    """Seconds to generate and shuffle the setting's examples (beside the training)."""
+    return setting.pairs * setting.examples / DATA_PAIR_EXAMPLES_PER_SECOND
+
+
 def estimate_seconds(setting):
-    """A rough wall-clock estimate of ``run_setting`` on 2 CPU cores, from the rates of
-    benchmarks/bench_engine.py: about 3 us per model and layer in each step for small models
-    (0.1 ms per step for 32 linear models, 0.5 ms for 32 towers), about 40 GFLOP/s for large
-    ones, data generation at about 7 M pair-examples/s overlapping the training, evaluation,
-    and 5 s to start and compile."""
+    """A rough wall-clock estimate of ``run_setting`` on 2 CPU cores from the rates above:
+    training (or data generation, whichever is slower, since they overlap), evaluation, the
+    warm-start models (one per pair), the teachers of ``distill``, and start-up."""
     family, spec = component_family(setting), layout(setting)
     n_models, params = 2 * setting.pairs * spec.group, n_parameters(family)
-    layers = sum(len(shape) == 2 for shape in family.shapes)
-
-    def step_seconds(models):
-        return max(3e-6 * models * layers, 6.0 * models * setting.batch * params / 4e10)
-
-    train = setting.steps * step_seconds(n_models)
-    data = setting.pairs * setting.examples / 7e6
-    evaluation = setting.checkpoints * n_models * 4000 * params * 2 / 4e10
-    warm = setting.warm_examples / setting.batch * step_seconds(setting.pairs)  # M warm models
-    teachers = setting.steps * step_seconds(2 * setting.pairs * spec.teachers)  # distill
+    train = setting.steps * step_seconds(n_models, setting.batch, family)
+    data = data_seconds(setting)
+    evaluation = (setting.checkpoints * n_models * EVAL_DISTINCT_INPUTS * 2 * params
+                  / FLOPS_PER_SECOND)
+    warm = (setting.warm_examples // setting.batch
+            * step_seconds(setting.pairs, setting.batch, family))  # M warm models
+    teachers = setting.steps * step_seconds(2 * setting.pairs * spec.teachers, setting.batch,
+                                            family)  # distill
     return (max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0)
-            + (max(teachers, data) + 5.0 if spec.teachers else 0.0) + 5.0)
+            + (max(teachers, data) + START_SECONDS if spec.teachers else 0.0)
+            + START_SECONDS)
+
+
+def format_seconds(seconds):
+    """'45 s', '12 min', '3.5 h', '20 days' or '3e+07 years'."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    if seconds < 365 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    return f"{seconds / (365 * 86400):.3g} years"
 
 
 def memory_estimate(setting, family):
@@ -61,7 +98,7 @@ def memory_estimate(setting, family):
     window = setting.window * setting.batch
     group = max(window, BLOCK_EXAMPLES)  # examples (int64) of every pair, orders (int32)
     shuffles = 8 * setting.pairs * group + 4 * n_models * group
-    blocks = 5 * 8 * n_models * BLOCK_EXAMPLES  # queued, pending and joined blocks
+    blocks = (QUEUED_BLOCKS + 3) * 8 * n_models * BLOCK_EXAMPLES  # queued and pending blocks
     evaluation = 3 * 4 * n_models * EVAL_CHUNK * max([N_FEATURES, *widths])
     return weights + activations + call + shuffles + blocks + evaluation
 
@@ -87,7 +124,7 @@ def check_feasible(setting):
     check_memory(setting, component_family(setting))
     seconds = estimate_seconds(setting)
     if seconds > MAX_SECONDS:
-        raise UserError(f"this setting would run for about {seconds / 86400:,.0f} days on 2 "
+        raise UserError(f"this setting would run for about {format_seconds(seconds)} on 2 "
                         f"CPU cores ({setting.examples:,} examples per model, "
                         f"{setting.pairs} pairs); use fewer --examples or --pairs, e.g. "
                         "--examples 2^26")

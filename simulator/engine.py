@@ -112,7 +112,9 @@ class StackedTrainer:
         models train on, in order; ``on_step(n)`` reports progress."""
         n_models = self.weights[0].shape[0]
         rows = slice(0, n_models) if rows is None else rows
-        chunk = 16 * self.steps_per_call  # batches fetched per round trip to the generator
+        # One compiled call's batches at a time: a larger fetch is a large copy that leaves
+        # the cache (16 calls' worth of 32 linear models was 512 MiB).
+        chunk = self.steps_per_call
         for start in range(0, steps, chunk):
             n = min(chunk, steps - start)
             self.train(feed.take(n)[rows])

@@ -2,18 +2,19 @@
 import click
 
 from irrepro.tables import check_writable, write_csv
-from simulator.cost import check_feasible
+from simulator.cost import ANNOUNCE_SECONDS, check_feasible, format_seconds
 from simulator.models import parse_model
 from simulator.results import save_weights, summarise, tidy_frame, weights_path
 
 
 def run_one(setting, out, progress=None, weights=False, quiet=False):
     """Train ``setting``, write its tidy CSV to ``out`` atomically (and with ``weights`` its
-    trained weights beside it), print a summary unless ``quiet``. Returns the DataFrame."""
+    trained weights beside it), print a summary unless ``quiet``. Returns the DataFrame.
+    A run estimated at over a minute says so first (on stderr), once it is known to fit."""
     check_writable(out)
     seconds = check_feasible(setting)
-    if seconds > 60 and not quiet:
-        click.echo(f"estimated {seconds / 60:.1f} min on 2 CPU cores", err=True)
+    if seconds > ANNOUNCE_SECONDS and not quiet:
+        click.echo(f"estimated {format_seconds(seconds)} on 2 CPU cores", err=True)
     from simulator.engine import run_setting  # starts TensorFlow: only once the run is sure
 
     output = run_setting(setting, progress=progress)

@@ -20,7 +20,7 @@ from irrepro.config import check_known, layered, read_yaml
 from irrepro.errors import UserError
 from irrepro.tables import write_csv
 from simulator.config import Setting
-from simulator.cost import estimate_seconds
+from simulator.cost import ANNOUNCE_SECONDS, estimate_seconds, format_seconds
 
 SETTING_FIELDS = {f.name for f in dataclasses.fields(Setting)}
 #: Snapp & Shamir's scale: 2^26 examples per model, 16 pairs, 2^16 evaluation examples.
@@ -133,9 +133,9 @@ def estimate_line(units):
     """'estimated N min on 2 CPU cores for K settings' for the units not yet done, or ''
     when they take a minute or less (no need to say)."""
     todo = [u for u in units if not u.done()]
-    minutes = sum(estimate_seconds(u.setting) for u in todo) / 60
-    return f"estimated {minutes:.1f} min on 2 CPU cores for {len(todo)} settings" \
-        if minutes > 1 else ""
+    seconds = sum(estimate_seconds(u.setting) for u in todo)
+    return (f"estimated {format_seconds(seconds)} on 2 CPU cores for {len(todo)} settings"
+            if seconds > ANNOUNCE_SECONDS else "")
 
 
 def run_sweep(config, out=None, dry_run=False, smoke=False, paper_scale=False, flags=None,

@@ -4,9 +4,11 @@ import pytest
 from irrepro.errors import UserError
 from simulator.config import Setting
 from simulator.cost import (
+    ANNOUNCE_SECONDS,
     MAX_SECONDS,
     check_feasible,
     estimate_seconds,
+    format_seconds,
     memory_estimate,
     steps_per_call,
 )
@@ -41,3 +43,15 @@ def test_more_pairs_than_memory_holds_is_refused_first():
     assert memory_estimate(setting, parse_model("tower")) > 2 ** 40
     with pytest.raises(UserError, match="use fewer --pairs"):
         check_feasible(setting)
+
+
+def test_a_paper_scale_run_is_announced_and_a_small_one_is_not():
+    assert estimate_seconds(Setting(examples=2 ** 14, pairs=2)) < ANNOUNCE_SECONDS
+    paper = Setting(model="linear", examples=2 ** 26, pairs=16, window=2 ** 10)
+    assert estimate_seconds(paper) > ANNOUNCE_SECONDS
+
+
+@pytest.mark.parametrize("seconds, text", [(45, "45 s"), (720, "12 min"), (3.5 * 3600, "3.5 h"),
+                                           (20 * 86400, "20 days"), (3.2e8, "10.1 years")])
+def test_durations_read_naturally(seconds, text):
+    assert format_seconds(seconds) == text

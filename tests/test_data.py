@@ -3,13 +3,14 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+from irrepro.streams import rng_for
+from simulator.bytes import ByteSampler, alias_table, byte_distribution
 from simulator.data import (
     ExampleStream,
     PairedBatches,
     evaluation_set,
     linear_model,
     quadratic_model,
-    rng_for,
     shuffle_windows,
     unpack_features,
     unpack_labels,
@@ -135,3 +136,22 @@ def test_batches_are_served_in_any_step_counts():
 def test_the_evaluation_set_is_fixed_by_the_seed():
     model = linear_model(2)
     np.testing.assert_array_equal(evaluation_set(model, 2, 500), evaluation_set(model, 2, 500))
+
+
+@pytest.mark.parametrize("probs", [np.tile(6 / (np.arange(1, 9) * np.pi) ** 2, 1),
+                                   6 / (np.arange(9, 17) * np.pi) ** 2,
+                                   np.tile(90 / (np.arange(1, 5) * np.pi) ** 4, 2)])
+def test_alias_tables_give_each_byte_value_its_exact_probability(probs):
+    q = byte_distribution(probs)
+    assert q.sum() == pytest.approx(1.0, abs=1e-15)
+    np.testing.assert_allclose(implied_distribution(*alias_table(q)), q, rtol=1e-12, atol=1e-18)
+    sampler = ByteSampler(probs)
+    if sampler.sparse:  # drawn only where the byte is non-zero: q given v != 0
+        implied = implied_distribution(sampler.accept, sampler.alias)
+        assert implied[0] == 0
+        np.testing.assert_allclose(implied[1:], q[1:] / (1 - q[0]), rtol=1e-12, atol=1e-18)
+
+
+def implied_distribution(accept, alias):
+    """P(v) of an alias table: slot v kept, or a slot aliased to v taken, over 256 slots."""
+    return (accept + np.bincount(alias, weights=1 - accept, minlength=256)) / 256

@@ -1,0 +1,86 @@
+"""Exact, fast draws of one byte of independent Bernoulli features.
+
+The 32 features of an example are 4 bytes; the 8 features of a byte are independent
+Bernoulli(p_j), so the byte's value v in [0, 256) has probability
+q(v) = prod_j p_j^bit_j(v) (1 - p_j)^(1 - bit_j(v)). Drawing v from q directly (Walker's alias
+method: one 64-bit random word per value) costs about as much as one Bernoulli draw, where
+drawing the 8 features one by one costs 8, or, with geometric gaps between the 'on'
+positions, one logarithm per feature that is on (about 2 per example in the linear model).
+
+Bytes that are almost always 0 (the rare features j = 9..16 of the linear model: about 3% of
+bytes are non-zero) are drawn sparsely instead: the positions of the non-zero bytes by
+geometric gaps, and their values from q conditioned on v != 0.
+"""
+import numpy as np
+
+#: A byte whose probability of being non-zero is below this is drawn sparsely.
+SPARSE_BELOW = 0.125
+FRACTION = 2.0 ** -53  # a 53-bit integer times this is a uniform float64 in [0, 1)
+
+
+def byte_distribution(probs):
+    """q(v) float64 [256] of the byte whose features are on with ``probs`` float [8]."""
+    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1
+    probs = np.asarray(probs, np.float64)
+    return np.prod(np.where(bits == 1, probs, 1.0 - probs), axis=1)
+
+
+def alias_table(q):
+    """Walker / Vose alias table of the distribution ``q`` float [m]: (accept float64 [m],
+    alias int64 [m]). Draw slot s uniformly, keep s if u < accept[s], else take alias[s]."""
+    m = len(q)
+    scaled = np.asarray(q, np.float64) * (m / np.sum(q))
+    accept, alias = np.ones(m), np.arange(m)
+    small = [i for i in range(m) if scaled[i] < 1.0]
+    large = [i for i in range(m) if scaled[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        accept[s], alias[s] = scaled[s], g
+        scaled[g] -= 1.0 - scaled[s]
+        (small if scaled[g] < 1.0 else large).append(g)
+    # What is left holds 1 up to rounding: those slots always keep themselves.
+    return accept, alias
+
+
+class ByteSampler:
+    """Draws of the byte whose 8 features are on with ``probs`` float [8].
+
+    ``draw(rng, n)`` gives ``(values uint8 [n], None)`` for a dense byte, and for a sparse one
+    ``(positions int64 [k], values uint8 [k])``: the byte is 0 everywhere else.
+    """
+
+    def __init__(self, probs):
+        q = byte_distribution(probs)
+        self.nonzero = 1.0 - q[0]
+        self.sparse = self.nonzero < SPARSE_BELOW
+        if self.sparse:  # the values of the non-zero bytes: q given v != 0, slots 1..255
+            q = np.concatenate([[0.0], q[1:]])
+        self.accept, self.alias = alias_table(q)
+
+    def _values(self, rng, n):
+        """n draws from the alias table, uint8 [n]: one 64-bit word each, its low 8 bits the
+        slot and its top 53 bits the uniform that accepts the slot or its alias."""
+        raw = rng.bit_generator.random_raw(n)
+        slot = (raw & np.uint64(255)).astype(np.intp)
+        u = (raw >> np.uint64(11)).astype(np.float64) * FRACTION
+        return np.where(u < self.accept[slot], slot, self.alias[slot]).astype(np.uint8)
+
+    def draw(self, rng, n):
+        """(dense uint8 [n], None) or (positions int64 [k], values uint8 [k])."""
+        if not self.sparse:
+            return self._values(rng, n), None
+        positions = bernoulli_positions(rng, self.nonzero, n)
+        return positions, self._values(rng, positions.size)
+
+
+def bernoulli_positions(rng, p, n):
+    """Sorted indices in [0, n) of the successes of n Bernoulli(p) trials (geometric gaps:
+    about n * p random numbers instead of n)."""
+    if p <= 0.0:
+        return np.zeros(0, np.int64)
+    expected = n * p
+    positions = np.cumsum(rng.geometric(p, size=int(expected + 8 * np.sqrt(expected) + 16))) - 1
+    while positions[-1] < n:  # rare: the draw fell short, continue the same process
+        more = np.cumsum(rng.geometric(p, size=max(16, int(expected)))) + positions[-1]
+        positions = np.concatenate([positions, more])
+    return positions[: np.searchsorted(positions, n)]
