@@ -316,9 +316,11 @@ def train_variants(data, strategy, seeds, options, target=None, progress=None):
     previous, saved = np.full(len(seeds), np.nan), None
     with progress_bar(max_steps, "steps", progress, strategy.name) as bar:
         while more(step):
-            if target is not None and not tracker.all_reached():
+            searching = target is not None and not tracker.all_reached()
+            if searching:
                 saved = group.state()  # where a finer search would start from
-            steps = min(interval, cap_steps - step)
+            # Only a variant still short of the target trains past epochs_max.
+            steps = min(interval, (cap_steps if searching else max_steps) - step)
             group.train(search.batches(step, steps))
             accuracies = group.accuracy(data.x_test, data.y_test)
             crossing = [k for k, c in enumerate(tracker.target) if c is None
