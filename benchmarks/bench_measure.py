@@ -24,23 +24,15 @@ import sys
 import time
 
 import numpy as np
+from bench_svcca import variants as variant_layers
 
 from image_experiments import multiplicity as mm
 from image_experiments.measure import _rm_matrices, representation_rows
 
 
 def variants(k, points, neurons, seed):
-    """K ReLU layers [points, neurons] reading 64 shared factors through their own weights
-    plus their own noise, about 10% dead units: stand-ins for K seed variants."""
-    rng = np.random.default_rng(seed)
-    factors = rng.standard_normal((points, 64))
-    out = []
-    for _ in range(k):
-        pre = factors @ rng.standard_normal((64, neurons)) + rng.standard_normal(
-            (points, neurons))
-        pre[:, rng.random(neurons) < 0.1] = -1.0
-        out.append(np.maximum(pre, 0.0))
-    return np.stack(out)
+    """K stand-in layers [K, points, neurons] (bench_svcca's, stacked)."""
+    return np.stack(variant_layers(k, points, neurons, seed))
 
 
 def peer_svcca(a, b, variance=0.99, top=20):
