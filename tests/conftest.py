@@ -22,3 +22,13 @@ def no_real_data(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KERAS_HOME", raising=False)
     monkeypatch.delenv("IRREPRO_DATA", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Figures a test drew are closed after it, so a long run holds no stale ones."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
