@@ -333,6 +333,8 @@ def sweep(name, data_dir, out, smoke, scale, sets, scheduler, workers, progress,
       imgctl sweep svhn --workers 2 --no-progress
       imgctl sweep fashion_mnist --scheduler tcp://10.0.0.5:8786
       imgctl sweep cifar10_skewed --smoke --data-dir /data/images
+      imgctl sweep ./mydata.npz --smoke          # your own x_train, y_train, x_test, y_test
+      imgctl sweep ./images/                     # one sub-folder of images per class
     """
     from image_experiments.sweep import sweep_command
 

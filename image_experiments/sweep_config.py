@@ -8,6 +8,7 @@ from image_experiments.cnn import FC1_ACTIVATIONS
 from image_experiments.hypothesis import SUBSET_PER  # noqa: F401  (the CLI's choices)
 from image_experiments.training import REGIMES, VARY, TrainOptions, strategies
 from image_experiments.transforms import JITTERS
+from image_experiments.user_data import is_user_dataset
 from irrepro.activations import check_activation
 from irrepro.config import check_known, layered, read_yaml
 from irrepro.errors import UserError
@@ -55,9 +56,10 @@ class ImageSweep(TrainOptions):
     workers: int | None = None
 
     def __post_init__(self):
-        if self.dataset not in PRESETS:
+        if self.dataset not in PRESETS and not is_user_dataset(self.dataset):
             raise UserError(f"cannot sweep data set '{self.dataset}'; choose one of "
-                            f"{', '.join(PRESETS)}")
+                            f"{', '.join(PRESETS)}, or give an .npz file or a folder of "
+                            "class folders")
         if self.regime not in REGIME_CHOICES:
             raise UserError(f"unknown --regime '{self.regime}'; choose one of "
                             f"{', '.join(REGIME_CHOICES)}")
@@ -139,6 +141,8 @@ class ImageSweep(TrainOptions):
 def config_path(name):
     """The YAML of a preset NAME (configs/img_<name>.yaml) or NAME itself if it is a file."""
     path = Path(name)
+    if is_user_dataset(name):
+        return CONFIG_DIR / "img_user.yaml"
     if path.suffix in (".yaml", ".yml"):
         return path
     if name not in PRESETS:
@@ -170,6 +174,9 @@ def load_sweep(name, overrides=None, smoke=False):
     params = layered(dict(config), smoke_block if smoke else None, overrides)
     if isinstance(params.get("strategies"), str):
         params["strategies"] = parse_strategies(params["strategies"])
+    if is_user_dataset(name):
+        params.setdefault("dataset", str(name))
+        params.setdefault("name", f"img-{Path(str(name)).stem}")
     params.setdefault("name", f"img-{path.stem.removeprefix('img_')}")
     if params.get("strategies") is not None:
         params["strategies"] = tuple(float(v) for v in params["strategies"])
