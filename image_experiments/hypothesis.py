@@ -22,10 +22,10 @@ import numpy as np
 from image_experiments import multiplicity as mm
 from image_experiments import relations
 from image_experiments.cnn import RM_LAYERS, activation_model, build_cnn
+from image_experiments.report_options import SUBSET_PER
 from image_experiments.storage import read_unit
 from irrepro.errors import UserError
 
-SUBSET_PER = ("dataset", "strategy")
 CHUNK = 1000  # inputs per forward pass
 
 

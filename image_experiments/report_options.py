@@ -8,6 +8,8 @@ from irrepro.errors import UserError
 
 METRIC_PATTERN = re.compile(r"^(accuracy|worst_class|class_\d+|ood_.+|noise(_[0-9.e+-]+)?"
                             r"|pgd(_[0-9.e+-]+)?|input_noise_[0-9.e+-]+)$")
+#: Hypothesis 1's subset s: one per data set (Fig. 3's caption) or one per strategy.
+SUBSET_PER = ("dataset", "strategy")
 #: Ganesh's unforeseen privacy: lambda * Exp(1) added to the pixels, lambda = 1 (his sec. 4).
 INPUT_NOISE_RATE = 1.0
 
@@ -45,8 +47,6 @@ class ReportOptions:
             raise UserError("--pgd-budget takes budgets >= 0, e.g. 0.005,0.01")
         if not self.top_percents or not all(0 < p <= 100 for p in self.top_percents):
             raise UserError("--top-percent takes percentages in (0, 100], e.g. 75,50")
-        from image_experiments.hypothesis import SUBSET_PER
-
         if self.subset_per not in SUBSET_PER:
             raise UserError(f"unknown --subset-per '{self.subset_per}'; choose "
                             f"{' or '.join(SUBSET_PER)}")

@@ -5,7 +5,7 @@ import dataclasses
 from pathlib import Path
 
 from image_experiments.cnn import FC1_ACTIVATIONS
-from image_experiments.hypothesis import SUBSET_PER  # noqa: F401  (the CLI's choices)
+from image_experiments.report_options import SUBSET_PER  # noqa: F401  (the CLI's choices)
 from image_experiments.training import REGIMES, VARY, TrainOptions, strategies
 from image_experiments.transforms import JITTERS
 from image_experiments.user_data import is_user_dataset

@@ -30,7 +30,6 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
 
 from image_experiments.datasets import load_dataset
 from image_experiments.locations import DatasetMissing
@@ -142,6 +141,8 @@ def rotation_angles(n, rng, lo, hi):
 def rotate(x, angles):
     """Image i rotated counter-clockwise by angles[i] degrees about its centre, same size,
     bilinear interpolation, zeros outside the original: float32 [n, H, W, C]."""
+    import scipy.ndimage  # loads in about 0.2 s: only when rotating
+
     return np.stack([scipy.ndimage.rotate(image, angle, axes=(1, 0), reshape=False, order=1,
                                           mode="constant", cval=0.0)
                      for image, angle in zip(x, angles)]).astype(np.float32)

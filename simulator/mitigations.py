@@ -28,7 +28,6 @@ setting is checked without TensorFlow.
 import dataclasses
 
 import numpy as np
-from scipy.special import log_expit, logsumexp
 
 from irrepro.errors import UserError
 from irrepro.streams import Role, rng_for
@@ -163,6 +162,8 @@ def deploy(logits, setting):
     if spec.deployed is not None:
         return grouped[:, spec.deployed]
     z = grouped.astype(np.float64)
+    from scipy.special import log_expit, logsumexp  # SciPy's special functions load slowly
+
     return logsumexp(log_expit(z), axis=1) - logsumexp(log_expit(-z), axis=1)
 
 
