@@ -24,6 +24,7 @@ import time
 import machine
 import numpy as np
 
+from image_experiments.architecture import Architecture
 from image_experiments.cnn import build_cnn
 from image_experiments.group import ADAM, VariantGroup
 from image_experiments.training import BatchOrder, Seeds, init_rng, setup_device
@@ -47,7 +48,8 @@ def train(seeds, x, y, batch, steps, lr=1e-3):
     """A VariantGroup of ``seeds`` after 2 * ``steps`` steps, and the seconds the last
     ``steps`` took: the first ``steps`` are an untimed call of the same shape that compiles
     the step function (a call of another length would trace it again inside the timing)."""
-    group = VariantGroup.build(x.shape[1:], 10, [init_rng(0, s) for s in seeds], lr, x, y)
+    group = VariantGroup.build(Architecture(), x.shape[1:], 10, [init_rng(0, s) for s in seeds],
+                               lr, x, y)
     orders = [BatchOrder(len(x), batch, 0, s.order) for s in seeds]
     indices = np.stack([o.batches(0, 2 * steps) for o in orders], axis=1)
     group.train(indices[:steps])  # compiles

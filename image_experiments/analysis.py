@@ -7,15 +7,16 @@ strategy, ood_set, metric), each row with its unit's provenance:
                   checkpoint; a note where one optimizer step jumped over the whole band
                   [target, target + training.risk_band]); checkpoint_step, checkpoint_epoch
   strategies.csv  per strategy: pm, pm_true_class, label_disagreement, accuracy_mean,
-                  accuracy_std per set; rm_cnn, rm_fc1 (on the stored test inputs); pm
+                  accuracy_std per set; rm_<layer> per RM layer (the CNN's rm_cnn, rm_fc1;
+                  on the stored test inputs); pm
                   and rm_* with a 95% bootstrap interval over the K variants in ci_low,
                   ci_high (image_experiments.bootstrap; NaN for other metrics);
                   variants_checkpointed (a note in words when short of K: its PM is over
                   fewer variants, so not comparable with full strategies), accuracy_spread
                   (max - min of the checkpoint accuracies), variants_over_band (target
                   checkpoints above the band)
-  pairs.csv       per pair of variants: absolute_pd, relative_pd_mean, churn per set; svcca_cnn,
-                  svcca_fc1; with the pair's kind (which seeds differ)
+  pairs.csv       per pair of variants: absolute_pd, relative_pd_mean, churn per set;
+                  svcca_<layer>; with the pair's kind (which seeds differ)
 
 ``ood_set`` is 'test' for the i.i.d. test set, the OOD set's name otherwise (xflip, jitter,
 pixelate, rot0-20 ... rot90-110, svhn, stl9), '' for metrics of no set. ``note`` carries
@@ -32,7 +33,7 @@ import pandas as pd
 
 from image_experiments import bootstrap
 from image_experiments import multiplicity as mm
-from image_experiments.cnn import RM_LAYERS
+from image_experiments.architecture import Architecture
 from image_experiments.storage import read_unit
 from image_experiments.training import risk_band
 from irrepro.errors import UserError
@@ -129,7 +130,7 @@ def checkpoint_rows(unit, stored, kind="target"):
             out["pairs"] += [row(name, "absolute_pd", mm.absolute_pd(p[a], p[b]), **ids),
                              row(name, "relative_pd_mean", mm.relative_pd_mean(p[a], p[b]), **ids),
                              row(name, "churn", mm.churn(p[a], p[b]), **ids)]
-    for layer in RM_LAYERS:
+    for layer in Architecture.from_meta(meta).rm_layers:
         try:
             rm = mm.layer_rm(stored.acts[layer], layer)
         except UserError as error:  # e.g. a layer without variance: say so, do not stop

@@ -290,6 +290,13 @@ def data_fetch(name, data_dir):
 @click.option("--fc1-activation", type=click.Choice(FC1_ACTIVATIONS), default=None,
               help="After the 512-unit 'fc1' layer: nothing (appendix B; fc1 is then an "
                    "affine image of 'cnn') or a ReLU. [default: none]")
+@click.option("--model", default=None, metavar="cnn|PKG.MODULE:FUNCTION",
+              help="The network: the appendix-B CNN (cnn) or your own, a function "
+                   "FUNCTION(input_shape, classes) returning a Keras model with logits "
+                   "out. [default: cnn]")
+@click.option("--layers", default=None, metavar="NAME,...",
+              help="The model's layers RM compares, by Keras layer name. [default: the "
+                   "CNN's cnn,fc1]")
 @click.option("--jitter", type=click.Choice(JITTERS), default=None,
               help="Colour-jitter OOD set: torchvision's ColorJitter(brightness=0.3, hue=0.1), "
                    "factors 0.7-1.3, or the darkening reading, factors 0-0.3. "
@@ -335,6 +342,7 @@ def sweep(name, data_dir, out, smoke, scale, sets, scheduler, workers, progress,
       imgctl sweep cifar10_skewed --smoke --data-dir /data/images
       imgctl sweep ./mydata.npz --smoke          # your own x_train, y_train, x_test, y_test
       imgctl sweep ./images/                     # one sub-folder of images per class
+      imgctl sweep ./mydata.npz --model mymodels:build --layers penultimate
     """
     from image_experiments.sweep import sweep_command
 

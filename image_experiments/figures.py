@@ -117,21 +117,31 @@ def table_figure(frame, title="", digits=3):
     return fig
 
 
-#: Hypothesis 1's curves: column, label, style.
+#: Hypothesis 1's curves of PM: column, label, style; one RM(s) curve per layer follows.
 HYPOTHESIS_CURVES = (("pm_full", "PM(S), full test set", dict(color="tab:blue", lw=2.5)),
-                     ("pm_subset", "PM(s), lowest-PM subset", dict(color="tab:red")),
-                     ("rm_subset_cnn", "RM(s), cnn", dict(color="tab:green", ls="--")),
-                     ("rm_subset_fc1", "RM(s), fc1", dict(color="tab:olive", ls="--")))
+                     ("pm_subset", "PM(s), lowest-PM subset", dict(color="tab:red")))
+RM_COLOURS = ("tab:green", "tab:olive", "tab:cyan", "tab:purple")
+
+
+def hypothesis_curves(frame):
+    """HYPOTHESIS_CURVES and an 'RM(s), <layer>' curve (dashed) per rm_subset_<layer> column
+    of ``frame``."""
+    layers = [c.removeprefix("rm_subset_") for c in frame if c.startswith("rm_subset_")]
+    return HYPOTHESIS_CURVES + tuple(
+        (f"rm_subset_{layer}", f"RM(s), {layer}", dict(color=RM_COLOURS[i % len(RM_COLOURS)],
+                                                        ls="--"))
+        for i, layer in enumerate(layers))
 
 
 def hypothesis_figure(frame, title=""):
-    """Fig. 3: per regime, the columns of HYPOTHESIS_CURVES of ``frame`` (one row per
+    """Fig. 3: per regime, the curves of :func:`hypothesis_curves` of ``frame`` (one row per
     (regime, strategy), raw values) each min-max scaled to [0, 1] across the strategies."""
     regimes = regimes_in(frame)
+    curves = hypothesis_curves(frame)
     fig, axes = plt.subplots(1, len(regimes), figsize=(5.5 * len(regimes), 4), squeeze=False)
     for ax, regime in zip(axes[0], regimes):
         mine = frame[frame["regime"] == regime].sort_values("strategy")
-        for column, label, style in HYPOTHESIS_CURVES:
+        for column, label, style in curves:
             if column in mine:
                 ax.plot(mine["strategy"], min_max(mine[column]), marker="o", label=label,
                         **style)

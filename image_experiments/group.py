@@ -1,4 +1,4 @@
-"""K CNN variants of one training strategy, trained together in one compiled step.
+"""K variants of one training strategy, trained together in one compiled step.
 
 Every variant is its own Keras model with its own weights and its own mini-batches; one
 ``tf.function`` runs many steps per call (a ``tf.while_loop``), and in each step every
@@ -18,7 +18,7 @@ import logging
 
 import numpy as np
 
-from image_experiments.cnn import RM_LAYERS, activation_model, build_cnn
+from image_experiments.cnn import activation_model
 from irrepro.tf import keras, tf
 
 
@@ -42,22 +42,24 @@ SERIAL_IMAGES = 1024
 
 
 class VariantGroup:
-    """K CNNs ``models`` trained with one Adam optimizer on ``x_train`` float32
-    [n, H, W, C], ``y_train`` int [n].
+    """K Keras models ``models`` (logits out) trained with one Adam optimizer on ``x_train``
+    float32 [n, H, W, C], ``y_train`` int [n]; RM compares their layers ``layers``.
 
     ``train(indices)`` takes int32 [steps, K, batch] (variant k trains on rows [:, k]);
     ``logits(x)`` gives float32 [K, n, classes] for shared inputs [n, H, W, C];
-    ``activations(x)`` gives {layer: float32 [K, n, p]} for the RM layers.
+    ``activations(x)`` gives {layer: float32 [K, n, p]} for the RM layers, each layer's
+    output flattened to p features.
     """
 
-    def __init__(self, models, lr, x_train, y_train):
+    def __init__(self, models, lr, x_train, y_train, layers):
         self.models = list(models)
+        self.layers = tuple(layers)
         self.variables = [v for model in self.models for v in model.trainable_variables]
         self.optimizer = keras.optimizers.Adam(learning_rate=lr, **ADAM)
         self.optimizer.build(self.variables)
         self.x_train = tf.constant(x_train, tf.float32)
         self.y_train = tf.constant(y_train, tf.int32)
-        self.probes = [activation_model(m) for m in self.models]
+        self.probes = [activation_model(m, self.layers) for m in self.models]
         self._train = tf.function(self._train_steps)
         self._logits = tf.function(self._forward)
         self._acts = tf.function(self._probe)
@@ -65,12 +67,12 @@ class VariantGroup:
         self._single = {}  # variant -> its compiled forward pass alone (accuracy_of)
 
     @classmethod
-    def build(cls, input_shape, classes, rngs, lr, x_train, y_train, activation="relu",
-              beta=1.0, fc1_activation="none"):
-        """A group of len(rngs) fresh CNNs, variant k initialised from the Generator rngs[k]."""
-        models = [build_cnn(input_shape, classes, activation, beta, rng, fc1_activation)
-                  for rng in rngs]
-        return cls(models, lr, x_train, y_train)
+    def build(cls, architecture, input_shape, classes, rngs, lr, x_train, y_train):
+        """A group of len(rngs) fresh models of ``architecture`` (an
+        :class:`~image_experiments.architecture.Architecture`), variant k initialised from
+        the Generator rngs[k]."""
+        models = [architecture.build(input_shape, classes, rng) for rng in rngs]
+        return cls(models, lr, x_train, y_train, architecture.rm_layers)
 
     def _train_steps(self, indices, n_steps):
         # On a CPU, K concurrent variants of a large batch share the cores and the cache:
@@ -112,15 +114,19 @@ class VariantGroup:
 
     def _probe(self, x):
         outputs = [probe(x, training=False) for probe in self.probes]
-        return [tf.stack([out[i] for out in outputs]) for i in range(len(RM_LAYERS))]
+        if len(self.layers) == 1:  # a one-output Keras model returns a tensor, not a list
+            outputs = [[out] for out in outputs]
+        return [tf.stack([tf.reshape(out[i], (tf.shape(x)[0], -1)) for out in outputs])
+                for i in range(len(self.layers))]
 
     def logits(self, x):
         """Logits of every variant, float32 [K, n, classes], for inputs x [n, H, W, C]."""
         return _map_chunks(lambda chunk: [self._logits(chunk)], x)[0]
 
     def activations(self, x):
-        """{'cnn': float32 [K, n, p_cnn], 'fc1': float32 [K, n, 512]} for inputs x."""
-        return dict(zip(RM_LAYERS, _map_chunks(self._acts, x)))
+        """{layer: float32 [K, n, p]} for inputs x (the CNN's: 'cnn' [K, n, p_cnn] and 'fc1'
+        [K, n, 512])."""
+        return dict(zip(self.layers, _map_chunks(self._acts, x)))
 
     def accuracy(self, x, y):
         """Accuracy of every variant on (x, y): float [K]."""

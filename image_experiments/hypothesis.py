@@ -3,9 +3,10 @@ SVCCA check at keep = 1.0, from activations recomputed from a unit's stored weig
 
 A unit stores activations on ``rm_points`` test inputs only, so the lowest-PM subset s of
 |s| = 1000 inputs meets them in about a quarter of its inputs at default settings. Here
-every checkpointed model is rebuilt (``cnn.build_cnn`` with the unit's activation, beta and
-fc1 activation, then its stored weights, as the PGD attacks do) and its 'cnn' and 'fc1'
-activations are computed on exactly the |s| inputs of s, in float32.
+every checkpointed model is rebuilt (the unit's :class:`~image_experiments.architecture.
+Architecture`, then its stored weights, as the PGD attacks do) and the activations of its
+RM layers ('cnn' and 'fc1' for the appendix-B CNN) are computed on exactly the |s| inputs
+of s, in float32.
 
 Which s: the Fig. 3 caption selects "a subset of 1000 samples for each data set such that
 those samples have the lowest overall PM" and evaluates every strategy on it, while the
@@ -21,7 +22,8 @@ import numpy as np
 
 from image_experiments import multiplicity as mm
 from image_experiments import relations
-from image_experiments.cnn import RM_LAYERS, activation_model, build_cnn
+from image_experiments.architecture import Architecture
+from image_experiments.cnn import activation_model
 from image_experiments.report_options import SUBSET_PER
 from image_experiments.storage import read_unit
 from irrepro.errors import UserError
@@ -40,20 +42,23 @@ class Entry:
 
 
 def recomputed_activations(meta, stored, x):
-    """{layer: float32 [k, n, p]}: the 'cnn' and 'fc1' activations of every checkpointed
-    model of ``stored`` (a CheckpointOutputs with weights) on inputs x [n, H, W, C], each
-    model rebuilt from the unit's ``meta`` and its stored weights."""
+    """{layer: float32 [k, n, p]}: the activations of the RM layers (flattened) of every
+    checkpointed model of ``stored`` (a CheckpointOutputs with weights) on inputs
+    x [n, H, W, C], each model rebuilt from the unit's ``meta`` and its stored weights."""
     classes = stored.logp["test"].shape[-1]
-    model = build_cnn(x.shape[1:], classes, meta["activation"], meta["beta"],
-                      fc1_activation=meta.get("fc1_activation", "none"))
-    probe = activation_model(model)
-    out = {layer: [] for layer in RM_LAYERS}
+    architecture = Architecture.from_meta(meta)
+    layers = architecture.rm_layers
+    model = architecture.build(x.shape[1:], classes)
+    probe = activation_model(model, layers)
+    out = {layer: [] for layer in layers}
     for i in range(len(stored.variants)):
         model.set_weights(stored.variant_weights(i))
         parts = [probe(np.asarray(x[s:s + CHUNK], np.float32), training=False)
                  for s in range(0, len(x), CHUNK)]
-        for j, layer in enumerate(RM_LAYERS):
-            out[layer].append(np.concatenate([np.asarray(p[j]) for p in parts]))
+        parts = [part if isinstance(part, (list, tuple)) else [part] for part in parts]
+        for j, layer in enumerate(layers):
+            out[layer].append(np.concatenate([np.asarray(p[j]).reshape(len(p[j]), -1)
+                                              for p in parts]))
     return {layer: np.stack(values).astype(np.float32) for layer, values in out.items()}
 
 
@@ -93,7 +98,8 @@ def hypothesis_rows(entries, size, per, images, checkpoint):
             positions = np.flatnonzero(np.isin(index, subset))
             acts = {layer: a[:, positions] for layer, a in stored.acts.items()}
             source = "stored"
-        used = acts[RM_LAYERS[0]].shape[1]
+        layers = Architecture.from_meta(unit.meta).rm_layers
+        used = acts[layers[0]].shape[1]
         row = {**entry.key, "test_inputs": len(entry.per_input), "subset": len(subset),
                "subset_per": per, "rm_inputs": used, "rm_source": source,
                "pm_full": float(entry.per_input.mean()),
@@ -101,7 +107,7 @@ def hypothesis_rows(entries, size, per, images, checkpoint):
         notes = ([] if source == "recomputed" else
                  [f"images unavailable: RM(s) on the {used} of the {len(subset)} inputs of s "
                   "whose activations the unit stores"])
-        for layer in RM_LAYERS:
+        for layer in layers:
             try:
                 rm = mm.layer_rm(acts[layer], layer)
                 row[f"rm_subset_{layer}"] = rm.rm
@@ -123,7 +129,7 @@ def keep_all_rows(key, meta, stored, x):
     layers are then not independent evidence."""
     acts = recomputed_activations(meta, stored, x)
     rows = []
-    for layer in RM_LAYERS:
+    for layer in acts:
         value, note = np.nan, ""
         try:
             rm = mm.layer_rm(acts[layer], layer, variance=1.0)

@@ -65,15 +65,14 @@ class Attacks:
                 row["weights"], float(row["budget"]), int(row["steps"]), int(row["points"]))
 
     def _attacker(self, unit, shape, classes):
-        meta = unit.meta
-        key = (shape, classes, meta["activation"], meta["beta"],
-               meta.get("fc1_activation", "none"))
+        from image_experiments.architecture import Architecture
+
+        architecture = Architecture.from_meta(unit.meta)
+        key = (shape, classes, architecture)
         if key not in self.attackers:
             from image_experiments.attacks import PGD  # runs the models: TensorFlow
-            from image_experiments.cnn import build_cnn
 
-            self.attackers[key] = PGD(build_cnn(shape, classes, meta["activation"],
-                                                meta["beta"], fc1_activation=key[-1]))
+            self.attackers[key] = PGD(architecture.build(shape, classes))
         return self.attackers[key]
 
     def rows_for(self, key, unit, stored, test):

@@ -62,13 +62,23 @@ def trend(frame, regime, metric, ood_set="test"):
     return "has no trend the 95% intervals resolve (first and last overlap)"
 
 
+def reading_layer(layers):
+    """The layer a reading quotes among ``layers``: 'fc1', the paper's, when there; else
+    the last (a user's model lists its layers input first); None when there is none."""
+    layers = list(layers)
+    return "fc1" if "fc1" in layers else (layers[-1] if layers else None)
+
+
 def multiplicity_reading(frame):
-    """Fig. 2: per regime, how PM on test and SVCCA of fc1 change from the first strategy
-    to the last (in the regime's order), and what the bootstrap intervals say of it."""
+    """Fig. 2: per regime, how PM on test and SVCCA of one layer (:func:`reading_layer`)
+    change from the first strategy to the last (in the regime's order), and what the
+    bootstrap intervals say of it."""
     lines = []
+    layer = reading_layer(m.removeprefix("svcca_") for m in dict.fromkeys(frame["metric"])
+                          if m.startswith("svcca_") and not m.endswith("_keep1"))
     for regime in regimes_in(frame):
         pm, svcca = (_ends(frame, regime, "pm", "test"),
-                     _ends(frame, regime, "svcca_fc1", "test"))
+                     _ends(frame, regime, f"svcca_{layer}", "test"))
         if pm is None:
             continue
         text = (f"{regime}: PM on test goes from {number(pm[1])} at {regime}={pm[0]:g} to "
@@ -76,8 +86,8 @@ def multiplicity_reading(frame):
         said = trend(frame, regime, "pm")
         text += f" and {said}" if said else ""
         if svcca is not None:
-            text += (f"; SVCCA (fc1) from {number(svcca[1])} to {number(svcca[3])}")
-            said = trend(frame, regime, "svcca_fc1")
+            text += (f"; SVCCA ({layer}) from {number(svcca[1])} to {number(svcca[3])}")
+            said = trend(frame, regime, f"svcca_{layer}")
             text += f" and {said}" if said else ""
         ood = frame[(frame["regime"] == regime) & (frame["metric"] == "pm")
                     & (frame["ood_set"] != "test")]
@@ -98,16 +108,17 @@ def caution(frame):
 
 
 def table1_reading(frame):
-    """Table 1: per regime, on how many sets r(SVCCA fc1, PM) is negative, and its
-    median."""
+    """Table 1: per regime, on how many sets r(SVCCA, PM) of one layer
+    (:func:`reading_layer`) is negative, and its median."""
     lines = []
+    layer = reading_layer(dict.fromkeys(frame["layer"]))
     for regime in regimes_in(frame):
-        rows = frame[(frame["regime"] == regime) & (frame["layer"] == "fc1")]
+        rows = frame[(frame["regime"] == regime) & (frame["layer"] == layer)]
         r = rows.loc[rows["ood_set"] != "test", "pearson"].dropna()
         if rows.empty:
             continue
         strategies = int(rows["strategies"].max())
-        text = (f"{regime} ({strategies} strategies): r(SVCCA fc1, PM) < 0 on {(r < 0).sum()} "
+        text = (f"{regime} ({strategies} strategies): r(SVCCA {layer}, PM) < 0 on {(r < 0).sum()} "
                 f"of {len(r)} OOD sets, median {number(r.median() if len(r) else np.nan)}, "
                 f"Δ SVCCA {number(rows['delta_svcca'].iloc[0])}")
         if strategies < 3:

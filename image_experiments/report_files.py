@@ -15,7 +15,13 @@ stem of the CSV it is drawn from.
     pgd.csv                       cache of PGD accuracies (a re-run attacks only what is new)
     report.json                   options, notes and the names the renderer needs
     report.md                     the figures with one computed line of reading each
+
+<dataset> is the data set's name, or for a user's data set (a path) its file or folder
+name without suffix (``./mine.npz`` -> ``mine``), so that no name holds a folder separator.
 """
+import re
+from pathlib import Path
+
 MANIFEST = "report.json"
 MARKDOWN = "report.md"
 INTERVENTIONS = "interventions.csv"
@@ -26,28 +32,34 @@ PGD_CACHE = "pgd.csv"
 
 
 def fig2(dataset):
-    return f"fig2-{dataset}"
+    return f"fig2-{_stem(dataset)}"
 
 
 def table1(dataset):
-    return f"table1-{dataset}"
+    return f"table1-{_stem(dataset)}"
 
 
 def hypothesis(dataset):
-    return f"hypothesis1-{dataset}"
+    return f"hypothesis1-{_stem(dataset)}"
 
 
 def confabulation(dataset):
-    return f"confabulation-{dataset}"
+    return f"confabulation-{_stem(dataset)}"
 
 
 def sheet(dataset, metric):
-    return f"sheet-{dataset}-{metric}"
+    return f"sheet-{_stem(dataset)}-{metric}"
 
 
 def sheets(dataset):
-    return f"sheets-{dataset}"
+    return f"sheets-{_stem(dataset)}"
 
 
 def selection(dataset):
-    return f"selection-{dataset}"
+    return f"selection-{_stem(dataset)}"
+
+
+def _stem(dataset):
+    """``dataset`` as a file-name part: a path's last name without suffix, other characters
+    than letters, digits, '.', '_' and '-' replaced by '_'."""
+    return re.sub(r"[^\w.-]+", "_", Path(str(dataset)).stem) or "dataset"

@@ -5,7 +5,6 @@ import pandas as pd
 
 from image_experiments import relations, sheets
 from image_experiments import report_files as files
-from image_experiments.cnn import RM_LAYERS
 from image_experiments.confabulation import most_confabulated
 from image_experiments.figures import regimes_in, strategy_order
 from irrepro.tables import write_atomic, write_csv
@@ -77,7 +76,8 @@ def hypothesis_summary(frame):
     for dataset, part in frame.groupby("dataset"):
         for regime in regimes_in(part):
             group = part[part["regime"] == regime]
-            for layer in RM_LAYERS:
+            for layer in [c.removeprefix("rm_subset_") for c in group
+                          if c.startswith("rm_subset_")]:
                 rm = group[f"rm_subset_{layer}"]
                 e_rm, e_pm = relations.estimation_errors(rm, group["pm_subset"],
                                                          group["pm_full"])

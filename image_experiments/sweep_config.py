@@ -4,6 +4,7 @@ smoke < command line, :mod:`irrepro.config`) and their validation, each concept 
 import dataclasses
 from pathlib import Path
 
+from image_experiments.architecture import CNN, model_source_hash, parse_layers
 from image_experiments.cnn import FC1_ACTIVATIONS
 from image_experiments.report_options import SUBSET_PER  # noqa: F401  (the CLI's choices)
 from image_experiments.training import REGIMES, VARY, TrainOptions, strategies
@@ -69,6 +70,7 @@ class ImageSweep(TrainOptions):
         if self.fc1_activation not in FC1_ACTIVATIONS:
             raise UserError(f"unknown fc1 activation '{self.fc1_activation}'; choose "
                             f"{' or '.join(FC1_ACTIVATIONS)}")
+        self.architecture()  # --model, --layers and the CNN's options checked together
         if self.jitter not in JITTERS:
             raise UserError(f"unknown jitter '{self.jitter}'; choose {' or '.join(JITTERS)}")
         if self.epochs_cap is not None and not self.epochs_cap >= self.epochs_max:
@@ -123,8 +125,16 @@ class ImageSweep(TrainOptions):
     def as_dict(self):
         params = dataclasses.asdict(self)
         params["strategies"] = list(self.strategies) if self.strategies else None
-        if params["checkpoint"] == "target":  # the default: hashes of older units unchanged
+        params["layers"] = list(self.layers)
+        # Defaults leave the dict as it was before they existed: older units' hashes hold.
+        if params["checkpoint"] == "target":
             del params["checkpoint"]
+        if params["model"] == CNN:
+            del params["model"]
+        else:  # an edited builder is another model
+            params["model_source"] = model_source_hash(self.model)
+        if not params["layers"]:
+            del params["layers"]
         return params
 
     def config_hash(self):
@@ -180,6 +190,9 @@ def load_sweep(name, overrides=None, smoke=False):
     params.setdefault("name", f"img-{path.stem.removeprefix('img_')}")
     if params.get("strategies") is not None:
         params["strategies"] = tuple(float(v) for v in params["strategies"])
+    if "layers" in params:  # 'a,b' on the command line, a list in YAML
+        layers = params["layers"]
+        params["layers"] = parse_layers(layers) if isinstance(layers, str) else tuple(layers or ())
     try:
         return ImageSweep(**params)
     except TypeError as error:

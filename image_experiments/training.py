@@ -224,7 +224,9 @@ class Tracker:
 
 @dataclasses.dataclass(frozen=True)
 class TrainOptions:
-    """How the variants of a strategy train: the CNN's activation (and its beta, and the
+    """How the variants of a strategy train: the ``model`` ('cnn', the appendix-B CNN, or a
+    user's 'package.module:function', see :mod:`image_experiments.architecture`) and the
+    ``layers`` RM compares (empty: the CNN's), the CNN's activation (and its beta, and the
     activation after fc1), the experiment seed, ``epochs_max`` (hard limit), test evaluations
     per epoch, ``pseudo_max`` (also find the pseudo-maximum checkpoint: trains until
     converged), the patience of that convergence test in evaluations, and ``epochs_cap``:
@@ -240,6 +242,15 @@ class TrainOptions:
     patience: int = 8
     epochs_cap: float | None = None
     fc1_activation: str = "none"
+    model: str = "cnn"
+    layers: tuple = ()
+
+    def architecture(self):
+        """The :class:`~image_experiments.architecture.Architecture` its variants train."""
+        from image_experiments.architecture import Architecture
+
+        return Architecture(self.model, tuple(self.layers), self.activation, self.beta,
+                            self.fc1_activation)
 
     def cap(self):
         """The longest training in epochs: ``epochs_cap``, or twice ``epochs_max``, and never
@@ -292,10 +303,9 @@ def train_variants(data, strategy, seeds, options, target=None, progress=None):
     from image_experiments.group import VariantGroup
 
     device = setup_device()
-    group = VariantGroup.build(data.x_train.shape[1:], data.classes,
+    group = VariantGroup.build(options.architecture(), data.x_train.shape[1:], data.classes,
                                [init_rng(options.seed, s) for s in seeds], strategy.lr,
-                               data.x_train, data.y_train, options.activation, options.beta,
-                               options.fc1_activation)
+                               data.x_train, data.y_train)
     n = len(data.x_train)
     orders = [BatchOrder(n, strategy.batch, options.seed, s.order) for s in seeds]
     interval = eval_interval(n, strategy.batch, options.evals_per_epoch)

@@ -22,7 +22,7 @@ def section_blocks():
 def test_the_readme_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     blocks = section_blocks()
-    assert [kind for kind, _ in blocks] == ["python", "python", "bash"]
+    assert [kind for kind, _ in blocks] == ["python", "python", "bash", "python", "bash"]
     namespace = {}
     for kind, code in blocks:
         if kind == "python":
@@ -40,3 +40,7 @@ def test_the_readme_examples_run(tmp_path, monkeypatch):
     assert {"pwcca", "procrustes"} <= set(
         pd.read_csv(tmp_path / "measured-more" / "measures.csv").metric)
     assert measured.loc[measured.metric == "pm", "value"].notna().all()
+    swept = pd.read_csv(tmp_path / "mine-sweep" / "strategies.csv")
+    assert {"rm_conv", "rm_penultimate"} <= set(swept.metric)
+    assert set(pd.read_csv(tmp_path / "mine-sweep" / "report" / "hypothesis1.csv").layer) == {
+        "conv", "penultimate"}

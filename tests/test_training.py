@@ -211,8 +211,9 @@ def located(digits):
     seeds = variant_seeds(3)
     options = TrainOptions(epochs_max=3, evals_per_epoch=1)
     result = train_variants(small, Strategy("lr", 3e-3), seeds, options, 0.5, progress=False)
-    group = VariantGroup.build(small.x_train.shape[1:], 10, [init_rng(0, s) for s in seeds],
-                               3e-3, small.x_train, small.y_train)
+    group = VariantGroup.build(options.architecture(), small.x_train.shape[1:], 10,
+                               [init_rng(0, s) for s in seeds], 3e-3, small.x_train,
+                               small.y_train)
     orders = [BatchOrder(512, 64, 0, s.order) for s in seeds]
     per_step, weights = [], {}
     for step in range(1, result.steps + 1):
