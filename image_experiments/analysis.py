@@ -33,7 +33,7 @@ import pandas as pd
 
 from image_experiments import bootstrap
 from image_experiments import multiplicity as mm
-from image_experiments.architecture import Architecture
+from image_experiments.architecture import rm_layers_of
 from image_experiments.storage import read_unit
 from image_experiments.training import risk_band
 from irrepro.errors import UserError
@@ -130,7 +130,7 @@ def checkpoint_rows(unit, stored, kind="target"):
             out["pairs"] += [row(name, "absolute_pd", mm.absolute_pd(p[a], p[b]), **ids),
                              row(name, "relative_pd_mean", mm.relative_pd_mean(p[a], p[b]), **ids),
                              row(name, "churn", mm.churn(p[a], p[b]), **ids)]
-    for layer in Architecture.from_meta(meta).rm_layers:
+    for layer in rm_layers_of(meta):
         try:
             rm = mm.layer_rm(stored.acts[layer], layer)
         except UserError as error:  # e.g. a layer without variance: say so, do not stop

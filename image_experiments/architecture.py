@@ -78,6 +78,12 @@ class Architecture:
                    meta.get("fc1_activation", "none"))
 
 
+def rm_layers_of(meta):
+    """The RM layers a stored unit's ``meta`` names (the CNN's for units stored before
+    models were selectable), read without looking for the model's module."""
+    return tuple(meta.get("layers") or ()) or RM_LAYERS
+
+
 def check_model(model, layers=()):
     """A UserError unless ``model`` is 'cnn' or 'package.module:function' and ``layers``
     names layers (a tuple of non-empty strings)."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from image_experiments import multiplicity as mm
 from image_experiments import relations
-from image_experiments.architecture import Architecture
+from image_experiments.architecture import Architecture, rm_layers_of
 from image_experiments.cnn import activation_model
 from image_experiments.report_options import SUBSET_PER
 from image_experiments.storage import read_unit
@@ -98,7 +98,7 @@ def hypothesis_rows(entries, size, per, images, checkpoint):
             positions = np.flatnonzero(np.isin(index, subset))
             acts = {layer: a[:, positions] for layer, a in stored.acts.items()}
             source = "stored"
-        layers = Architecture.from_meta(unit.meta).rm_layers
+        layers = rm_layers_of(unit.meta)
         used = acts[layers[0]].shape[1]
         row = {**entry.key, "test_inputs": len(entry.per_input), "subset": len(subset),
                "subset_per": per, "rm_inputs": used, "rm_source": source,

@@ -14,6 +14,7 @@ from image_experiments.architecture import (
     check_model,
     model_source_hash,
     parse_layers,
+    rm_layers_of,
 )
 from image_experiments.cli import main
 from image_experiments.sweep_config import ImageSweep
@@ -65,6 +66,14 @@ def test_a_model_is_cnn_or_module_colon_function():
 def test_the_cnn_compares_its_two_layers_unless_told_otherwise():
     assert Architecture().rm_layers == ("cnn", "fc1")
     assert Architecture(layers=("fc1",)).rm_layers == ("fc1",)
+
+
+def test_a_units_layers_are_read_without_its_models_module():
+    assert rm_layers_of({"activation": "relu"}) == ("cnn", "fc1")  # stored before --model
+    assert rm_layers_of({"model": "gone_models:build", "layers": ["penultimate"]}) == (
+        "penultimate",)
+    with pytest.raises(UserError, match="cannot find the module 'gone_models'"):
+        Architecture.from_meta({"model": "gone_models:build", "layers": ["penultimate"]})
 
 
 def test_the_same_seed_gives_the_same_user_weights_and_another_seed_others(module):
