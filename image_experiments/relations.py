@@ -29,6 +29,8 @@ def pearson(x, y):
     pairs or a constant side."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     finite = np.isfinite(x) & np.isfinite(y)
+    if finite.sum() < 2:
+        return np.nan
     x, y = x[finite] - x[finite].mean(), y[finite] - y[finite].mean()
     scale = np.sqrt((x * x).sum() * (y * y).sum())
     return float((x * y).sum() / scale) if x.size >= 2 and scale > 0 else np.nan

@@ -1,5 +1,7 @@
 """Table 1 and Hypothesis 1 (Heljakka et al., 2023): Pearson r, Delta SVCCA and the estimation
 errors against SciPy and direct computations."""
+import warnings
+
 import numpy as np
 import scipy.stats
 from frames import fig2_frame
@@ -14,6 +16,9 @@ def test_pearson_matches_scipy_and_is_nan_without_spread():
     assert np.isclose(relations.pearson([1, 2, np.nan, 4], [2, 4, 5, 8]), 1.0)
     assert np.isnan(relations.pearson([1, 1, 1], [1, 2, 3]))
     assert np.isnan(relations.pearson([1], [2]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy warning reaches a report's output
+        assert np.isnan(relations.pearson([np.nan, np.nan], [1, 2]))
 
 
 
