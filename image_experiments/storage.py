@@ -43,6 +43,11 @@ def write_unit(path, meta, seeds, history_steps, history_accuracy, rm_index, lab
               "rm_index": np.asarray(rm_index, np.int64)}
     arrays.update({f"labels.{name}": np.asarray(y, np.int16) for name, y in labels.items()})
     for kind, out in outputs.items():
+        for layer, acts in out.acts.items():
+            # A unit with activations of another shape could only give NaN RM: refuse it.
+            if np.ndim(acts) != 3 or np.shape(acts)[:2] != (len(out.variants), len(rm_index)):
+                raise ValueError(f"{kind} activations of {layer} have shape {np.shape(acts)}, "
+                                 f"not [{len(out.variants)}, {len(rm_index)}, neurons]")
         arrays[f"{kind}.variant"] = np.asarray(out.variants, np.int64)
         arrays[f"{kind}.step"] = np.asarray(out.steps, np.int64)
         arrays[f"{kind}.accuracy"] = np.asarray(out.accuracy, np.float64)

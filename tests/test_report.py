@@ -228,3 +228,21 @@ def test_input_noise_rows_equal_a_direct_computation_on_a_rebuilt_model(reported
     mine = rows[(rows.unit_hash == unit.meta["unit_hash"])
                 & (rows.variant == int(stored.variants[0]))]
     assert mine.value.iloc[0] == pytest.approx(direct)
+
+
+def test_a_unit_with_activations_of_the_wrong_shape_is_not_stored(tmp_path):
+    from image_experiments.storage import write_unit
+    from image_experiments.training import CheckpointOutputs
+
+    def outputs(acts):
+        return {"target": CheckpointOutputs(np.arange(2), np.array([3, 4]), np.array([.5, .6]),
+                                            {"test": np.zeros((2, 5, 3))}, {"fc1": acts},
+                                            [np.zeros((2, 4))])}
+
+    args = ({"dataset": "x"}, [[0, 0], [1, 1]], [1], np.zeros((1, 2)), np.arange(5),
+            {"test": np.zeros(5, int)})
+    with pytest.raises(ValueError, match=r"shape \(2, 30\), not \[2, 5, neurons\]"):
+        write_unit(tmp_path / "bad.npz", *args, outputs(np.zeros((2, 30))))
+    assert not (tmp_path / "bad.npz").exists()
+    write_unit(tmp_path / "good.npz", *args, outputs(np.zeros((2, 5, 7))))
+    assert (tmp_path / "good.npz").exists()
