@@ -100,3 +100,14 @@ def activation_model(model, names=RM_LAYERS):
     from irrepro.tf import keras
 
     return keras.Model(model.input, [model.get_layer(name).output for name in names])
+
+
+def probe_outputs(probe, x):
+    """The outputs of ``probe`` (an :func:`activation_model`) on x, as a list with one
+    tensor [n, p] per layer: a layer's output [n, ...] flattened to p features (a Keras
+    model of one output returns that tensor alone, not a list)."""
+    from irrepro.tf import tf
+
+    outputs = probe(x, training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return [tf.reshape(out, (tf.shape(out)[0], -1)) for out in outputs]

@@ -18,7 +18,7 @@ import logging
 
 import numpy as np
 
-from image_experiments.cnn import activation_model
+from image_experiments.cnn import activation_model, probe_outputs
 from irrepro.tf import keras, tf
 
 
@@ -113,11 +113,8 @@ class VariantGroup:
         return tf.stack([model(x, training=False) for model in self.models])
 
     def _probe(self, x):
-        outputs = [probe(x, training=False) for probe in self.probes]
-        if len(self.layers) == 1:  # a one-output Keras model returns a tensor, not a list
-            outputs = [[out] for out in outputs]
-        return [tf.stack([tf.reshape(out[i], (tf.shape(x)[0], -1)) for out in outputs])
-                for i in range(len(self.layers))]
+        outputs = [probe_outputs(probe, x) for probe in self.probes]
+        return [tf.stack([out[i] for out in outputs]) for i in range(len(self.layers))]
 
     def logits(self, x):
         """Logits of every variant, float32 [K, n, classes], for inputs x [n, H, W, C]."""

@@ -23,7 +23,7 @@ import numpy as np
 from image_experiments import multiplicity as mm
 from image_experiments import relations
 from image_experiments.architecture import Architecture, rm_layers_of
-from image_experiments.cnn import activation_model
+from image_experiments.cnn import activation_model, probe_outputs
 from image_experiments.report_options import SUBSET_PER
 from image_experiments.storage import read_unit
 from irrepro.errors import UserError
@@ -53,12 +53,10 @@ def recomputed_activations(meta, stored, x):
     out = {layer: [] for layer in layers}
     for i in range(len(stored.variants)):
         model.set_weights(stored.variant_weights(i))
-        parts = [probe(np.asarray(x[s:s + CHUNK], np.float32), training=False)
+        parts = [probe_outputs(probe, np.asarray(x[s:s + CHUNK], np.float32))
                  for s in range(0, len(x), CHUNK)]
-        parts = [part if isinstance(part, (list, tuple)) else [part] for part in parts]
         for j, layer in enumerate(layers):
-            out[layer].append(np.concatenate([np.asarray(p[j]).reshape(len(p[j]), -1)
-                                              for p in parts]))
+            out[layer].append(np.concatenate([np.asarray(p[j]) for p in parts]))
     return {layer: np.stack(values).astype(np.float32) for layer, values in out.items()}
 
 
