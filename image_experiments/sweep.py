@@ -26,7 +26,9 @@ import json
 import math
 from pathlib import Path
 
+from image_experiments.cost import sweep_seconds
 from image_experiments.sweep_units import probe_units, train_units
+from irrepro.durations import ANNOUNCE_SECONDS, format_seconds
 from irrepro.errors import UserError
 from irrepro.tables import check_writable
 from irrepro.units import run_units
@@ -60,9 +62,11 @@ class SweepReport:
     notes: list
 
 
-def run_sweep(sweep, out, data_dir=None, executor=None, progress=None):
+def run_sweep(sweep, out, data_dir=None, executor=None, progress=None, echo=None):
     """Run the probe pass where a regime has no target, then every training unit not yet
-    done, then write the tables from all the sweep's units. Returns a :class:`SweepReport`."""
+    done, then write the tables from all the sweep's units. Returns a :class:`SweepReport`.
+    ``echo`` (a function printing a line) hears the units' estimated cost before they start
+    when it is over a minute."""
     from image_experiments.analysis import write_tables
 
     out = Path(out)
@@ -71,6 +75,13 @@ def run_sweep(sweep, out, data_dir=None, executor=None, progress=None):
     probes_run = run_units(probes, executor, progress, noun="units", desc="probes")
     targets = targets_from(sweep, probes)
     units = train_units(sweep, out, targets, data_dir)
+    seconds = sweep_seconds(units, probes, sweep.variants, sweep.train_options().cap(),
+                            sweep.pseudo_max)
+    if echo and seconds is not None and seconds > ANNOUNCE_SECONDS:
+        todo = sum(not u.done() for u in units)
+        echo(f"estimated {format_seconds(seconds)} for {todo} training unit"
+             f"{'' if todo == 1 else 's'} on this machine "
+             "(from the probes' speed)")
     units_run = run_units(units, executor, progress, noun="units", desc="strategies")
     written, notes = write_tables([u.path for u in units], out)
     return SweepReport(probes_run, len(probes), units_run, len(units), targets, written, notes)
@@ -103,7 +114,7 @@ def sweep_command(name, flags, sets=(), smoke=False, out=None, data_dir=None, sc
     # The scheduler is reached before TensorFlow starts: an unreachable one fails at once.
     with executor or contextlib.nullcontext() as executor:
         echo(f"device: {setup_device()}")
-        report = run_sweep(config, out, data_dir, executor, progress)
+        report = run_sweep(config, out, data_dir, executor, progress, echo)
     for note in report.notes:
         echo(f"note: {note}")
     if config.checkpoint == "final":

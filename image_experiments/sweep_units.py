@@ -34,14 +34,20 @@ class ProbeUnit:
         return self.path.exists()
 
     def run(self, progress=None):
-        data = prepare(self.sweep.dataset, self.data_dir, self.sweep.train_subset,
-                       self.sweep.test_subset, self.sweep.seed, self.sweep.jitter).train
+        prepared = prepare(self.sweep.dataset, self.data_dir, self.sweep.train_subset,
+                           self.sweep.test_subset, self.sweep.seed, self.sweep.jitter)
+        data = prepared.train
         result = train_variants(data, self.strategy, [Seeds(0, 0)],
                                 self.sweep.train_options(pseudo_max=False), None, progress)
         tracker = result.tracker
+        # What the training units' estimate (image_experiments.cost) is measured from.
         record = {"best_accuracy": float(tracker.best[0]), "steps": tracker.steps,
                   "accuracy": [float(a[0]) for a in tracker.history],
-                  "seconds": result.seconds, "regime": self.strategy.regime,
+                  "seconds": result.seconds, "eval_seconds": result.eval_seconds,
+                  "test_images": len(data.x_test), "steps_per_epoch": result.steps_per_epoch,
+                  "checkpoint_images": sum(len(s.x) for s in prepared.sets)
+                  + min(self.sweep.rm_points, len(data.x_test)),
+                  "regime": self.strategy.regime,
                   "strategy": self.strategy.value, "config_hash": self.sweep.config_hash()}
         write_text(self.path, json.dumps(record))
 

@@ -278,7 +278,8 @@ class TrainResult:
     training time; ``steps_per_epoch`` to convert steps to epochs; ``device`` where it ran;
     ``steps`` trained in all; ``search_steps`` and ``search_evaluations``: what locating the
     target checkpoints cost on top (replayed steps of the group; finer evaluations of one
-    variant each, a coarse evaluation being K of them)."""
+    variant each, a coarse evaluation being K of them); ``eval_seconds`` the part of
+    ``seconds`` spent in the coarse test-set evaluations."""
 
     tracker: Tracker
     group: object
@@ -288,6 +289,7 @@ class TrainResult:
     steps: int = 0
     search_steps: int = 0
     search_evaluations: int = 0
+    eval_seconds: float = 0.0
 
 
 def eval_interval(n_train, batch, evals_per_epoch):
@@ -322,7 +324,7 @@ def train_variants(data, strategy, seeds, options, target=None, progress=None):
             return True  # on past epochs_max, up to the cap, until every variant has one
         return step < max_steps and not tracker.done()
 
-    started, step = time.perf_counter(), 0
+    started, step, eval_seconds = time.perf_counter(), 0, 0.0
     previous, saved = np.full(len(seeds), np.nan), None
     with progress_bar(max_steps, "steps", progress, strategy.name) as bar:
         while more(step):
@@ -332,7 +334,9 @@ def train_variants(data, strategy, seeds, options, target=None, progress=None):
             # Only a variant still short of the target trains past epochs_max.
             steps = min(interval, (cap_steps if searching else max_steps) - step)
             group.train(search.batches(step, steps))
+            evaluated = time.perf_counter()
             accuracies = group.accuracy(data.x_test, data.y_test)
+            eval_seconds += time.perf_counter() - evaluated
             crossing = [k for k, c in enumerate(tracker.target) if c is None
                         and target is not None and accuracies[k] >= target]
             located = {}
@@ -347,7 +351,7 @@ def train_variants(data, strategy, seeds, options, target=None, progress=None):
             bar.update(steps)
             bar.set_postfix(accuracy=f"{accuracies.min():.3f}..{accuracies.max():.3f}")
     return TrainResult(tracker, group, time.perf_counter() - started, n / strategy.batch,
-                       device, step, search.extra_steps, search.evaluations)
+                       device, step, search.extra_steps, search.evaluations, eval_seconds)
 
 
 class Search:

@@ -5,6 +5,7 @@ up-front checks of ``simctl run`` answer at once.
 """
 import numpy as np
 
+from irrepro.durations import format_seconds
 from irrepro.errors import UserError
 from irrepro.memory import available_memory
 from simulator.data import BLOCK_EXAMPLES, N_FEATURES, QUEUED_BLOCKS
@@ -39,8 +40,6 @@ FLOPS_PER_SECOND = 1e11
 DATA_PAIR_EXAMPLES_PER_SECOND = 1.2e7
 EVAL_DISTINCT_INPUTS = 4000  # distinct inputs of a 2^16 evaluation set, about
 START_SECONDS = 5.0  # start and compile
-#: Estimates above this are said before the run starts.
-ANNOUNCE_SECONDS = 60.0
 
 
 def step_seconds(models, batch, family):
@@ -72,19 +71,6 @@ def estimate_seconds(setting):
     return (max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0)
             + (max(teachers, data) + START_SECONDS if spec.teachers else 0.0)
             + START_SECONDS)
-
-
-def format_seconds(seconds):
-    """'45 s', '12 min', '3.5 h', '20 days' or '3e+07 years'."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    if seconds < 365 * 86400:
-        return f"{seconds / 86400:.0f} days"
-    return f"{seconds / (365 * 86400):.3g} years"
 
 
 def memory_estimate(setting, family):

@@ -1,8 +1,9 @@
 """Run one setting end to end: train, tidy the metrics, write the CSV, report."""
 import click
 
+from irrepro.durations import ANNOUNCE_SECONDS, format_seconds
 from irrepro.tables import check_writable, write_csv
-from simulator.cost import ANNOUNCE_SECONDS, check_feasible, format_seconds
+from simulator.cost import check_feasible
 from simulator.models import parse_model
 from simulator.results import save_weights, summarise, tidy_frame, weights_path
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from irrepro.config import check_known, layered, read_yaml
+from irrepro.durations import ANNOUNCE_SECONDS, format_seconds
 from irrepro.errors import UserError
 from irrepro.tables import write_csv
 from simulator.config import Setting
-from simulator.cost import ANNOUNCE_SECONDS, estimate_seconds, format_seconds
+from simulator.cost import estimate_seconds
 
 SETTING_FIELDS = {f.name for f in dataclasses.fields(Setting)}
 #: Snapp & Shamir's scale: 2^26 examples per model, 16 pairs, 2^16 evaluation examples.

@@ -1,14 +1,13 @@
 """simulator.cost: what a setting costs before it runs, and the refusal of the impossible."""
 import pytest
 
+from irrepro.durations import ANNOUNCE_SECONDS
 from irrepro.errors import UserError
 from simulator.config import Setting
 from simulator.cost import (
-    ANNOUNCE_SECONDS,
     MAX_SECONDS,
     check_feasible,
     estimate_seconds,
-    format_seconds,
     memory_estimate,
     steps_per_call,
 )
@@ -49,9 +48,3 @@ def test_a_paper_scale_run_is_announced_and_a_small_one_is_not():
     assert estimate_seconds(Setting(examples=2 ** 14, pairs=2)) < ANNOUNCE_SECONDS
     paper = Setting(model="linear", examples=2 ** 26, pairs=16, window=2 ** 10)
     assert estimate_seconds(paper) > ANNOUNCE_SECONDS
-
-
-@pytest.mark.parametrize("seconds, text", [(45, "45 s"), (720, "12 min"), (3.5 * 3600, "3.5 h"),
-                                           (20 * 86400, "20 days"), (3.2e8, "10.1 years")])
-def test_durations_read_naturally(seconds, text):
-    assert format_seconds(seconds) == text

@@ -109,16 +109,24 @@ def test_a_rerun_skips_every_finished_unit(smoke):
     assert (out / "strategies.csv").read_text() == before
 
 
-def test_a_sweep_extended_by_a_regime_trains_only_the_new_units(tmp_path):
+def test_a_sweep_extended_by_a_regime_trains_only_the_new_units(tmp_path, monkeypatch):
     out = tmp_path / "grown"
     lr_only = imgctl("sweep", "digits", "--smoke", "--regime", "lr", "--out", str(out),
                      "--no-progress")
     assert "ran 2 of 2 units (0 already done)" in lr_only.output, lr_only.output
+    assert "estimated" not in lr_only.output  # a smoke sweep's units take under a minute
     lr_unit = next((out / "units").glob("lr-*.npz"))
     stamp = lr_unit.stat().st_mtime_ns
+    monkeypatch.setattr("image_experiments.sweep.ANNOUNCE_SECONDS", 0.0)
     both = imgctl("sweep", "digits", "--smoke", "--out", str(out), "--no-progress")
     assert "ran 2 of 4 units (2 already done)" in both.output, both.output
     assert lr_unit.stat().st_mtime_ns == stamp
+    # The estimate is said once the new regime's probe has measured this machine's speed,
+    # for the one unit left to train, before it starts.
+    lines = both.output.splitlines()
+    said = [line for line in lines if line.startswith("estimated ")]
+    assert said and said[0].endswith("for 1 training unit on this machine (from the "
+                                     "probes' speed)"), both.output
 
 
 @pytest.mark.parametrize("args, message", [
