@@ -232,7 +232,7 @@ def protocol_reading(frame):
                          f"-{100 * spread.max():.2g} pp (max - min over a strategy's variants)"
                          f" across its {len(spread)} strategies.")
         counted = rows[rows["metric"] == "variants_checkpointed"]
-        short = counted[counted["note"].astype(str) != ""]
+        short = counted[counted["note"].fillna("").astype(str) != ""]
         if len(short):
             listed = ", ".join(f"{regime}={s:g} ({int(v)} variants)"
                                for s, v in zip(short["strategy"], short["value"]))

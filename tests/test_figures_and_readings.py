@@ -50,3 +50,16 @@ def test_readings_state_computed_values():
     wide = sheets.sheet(sheet_values(), {"lr": [1e-3, 1e-4], "batch": [64]})
     assert readings.sheet_reading(wide, "accuracy")[0].startswith(
         "accuracy: Δmax^all = 35 pp; largest across seeds 35 pp (batch 64)")
+
+
+def test_the_risk_equivalence_reading_flags_only_strategies_short_of_k():
+    # A full strategy's note is empty; read back from a CSV it is NaN, which is no flag.
+    frame = pd.DataFrame({
+        "regime": ["lr"] * 4, "strategy": [1e-3, 1e-4, 1e-3, 1e-4],
+        "metric": ["variants_checkpointed"] * 2 + ["accuracy_spread"] * 2,
+        "value": [10, 7, 0.002, 0.003],
+        "note": [np.nan, "short of K: only 7 of 10 variants reached the target", np.nan, np.nan]})
+    lines = readings.protocol_reading(frame)
+    short = [line for line in lines if "short of K" in line]
+    assert len(short) == 1 and "lr=0.0001 (7 variants)" in short[0]
+    assert "lr=0.001" not in short[0]
