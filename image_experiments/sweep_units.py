@@ -46,7 +46,7 @@ class ProbeUnit:
                   "seconds": result.seconds, "eval_seconds": result.eval_seconds,
                   "test_images": len(data.x_test), "steps_per_epoch": result.steps_per_epoch,
                   "checkpoint_images": sum(len(s.x) for s in prepared.sets)
-                  + min(self.sweep.rm_points, len(data.x_test)),
+                  + len(rm_index(len(data.x_test), self.sweep.rm_points, self.sweep.seed)),
                   "regime": self.strategy.regime,
                   "strategy": self.strategy.value, "config_hash": self.sweep.config_hash()}
         write_text(self.path, json.dumps(record))
