@@ -11,9 +11,9 @@ from simulator.data import (
     unpack_features,
     unpack_labels,
 )
-from simulator.engine import StackedTrainer, make_optimizer, run_setting
+from simulator.engine import StackedTrainer, make_optimizer, run_setting, unpack_batch
 from simulator.metrics import relative_pd
-from simulator.models import MLP, Wide, parse_model, stacked_init
+from simulator.models import MLP, SMALL_LAYER_WEIGHTS, Wide, _dense_stack, parse_model, stacked_init
 
 STEPS, BATCH = 200, 32
 
@@ -53,6 +53,26 @@ def test_engine_matches_per_model_keras_training(spec, activation, optimizer, lr
             assert got[m].shape == want.shape
             assert not np.allclose(want, start[m])  # training moved the weights
             np.testing.assert_allclose(got[m], want, rtol=2e-4, atol=2e-5)
+
+
+def test_the_compiled_unpacking_gives_numpys_features_and_labels():
+    rng = np.random.default_rng(0)
+    packed = rng.integers(0, 1 << 33, size=(3, 500), dtype=np.int64)
+    packed[0, :2] = [(1 << 33) - 1, 1 << 31]  # every bit set; the feature word's sign bit
+    x, y = unpack_batch(packed)
+    np.testing.assert_array_equal(x.numpy(), unpack_features(packed.ravel()).reshape(3, 500, 32))
+    np.testing.assert_array_equal(y.numpy(), unpack_labels(packed))
+
+
+@pytest.mark.parametrize("fan_in, fan_out", [(32, 2), (4, 2), (8, 4), (32, 1), (16, 8)])
+def test_small_and_large_layers_compute_the_per_model_matrix_product(fan_in, fan_out):
+    small = fan_out >= 2 and fan_in * fan_out <= SMALL_LAYER_WEIGHTS
+    assert small == ((fan_in, fan_out) in [(32, 2), (4, 2), (8, 4)])  # both branches run
+    rng = np.random.default_rng(1)
+    h, kernel = rng.normal(size=(3, 7, fan_in)), rng.normal(size=(3, fan_in, fan_out))
+    bias = rng.normal(size=(3, fan_out))
+    got = _dense_stack(*(a.astype(np.float32) for a in (h, kernel, bias))).numpy()
+    np.testing.assert_allclose(got, h @ kernel + bias[:, None], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("family", [MLP(()), MLP((16, 8, 4, 2)), MLP((1024, 512)), Wide()])
