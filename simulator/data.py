@@ -14,6 +14,7 @@ import dataclasses
 import queue
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -33,6 +34,11 @@ STREAM_CHUNK = 1 << 16
 BLOCK_EXAMPLES = 1 << 14
 #: Blocks the generator may run ahead of the trainer.
 QUEUED_BLOCKS = 8
+#: Threads that draw, shuffle and gather the pairs' examples, each pair's work on one thread
+#: (its own random streams, so the result does not depend on the threads). NumPy releases the
+#: GIL in these loops; a window of 2^25 examples is shuffled at memory latency (about 100 ns
+#: an element), and at z = 2^20 the trainer otherwise waits for one thread doing it.
+DATA_THREADS = 2
 
 # sample() writes the feature bytes into the int64 words in place: byte b is bits 8b..8b+7.
 assert sys.byteorder == "little", "the packed example layout assumes a little-endian machine"
@@ -206,28 +212,34 @@ class PairedBatches:
         self._shufflers = [rng_for(seed, Role.SHUFFLE, int(role), k, 1) for k in range(pairs)]
         self._pending = np.zeros((2 * pairs, 0), dtype=np.int64)
         self._queue = queue.Queue(maxsize=QUEUED_BLOCKS)
+        self._pool = ThreadPoolExecutor(DATA_THREADS, thread_name_prefix="examples")
         self._thread = threading.Thread(target=self._produce, daemon=True)
         self._thread.start()
 
+    def _draw(self, k, n):
+        """Pair k's next n examples and its second member's visiting order of them (int32
+        indices: a window of 2^25 examples costs 128 MiB per pair this way instead of a
+        shuffled int64 copy)."""
+        order = shuffle_windows(np.arange(n, dtype=np.int32), self._window, self._shufflers[k])
+        return self._streams[k].take(n), order
+
     def _produce(self):
+        pairs = range(self.pairs)
         try:
             while self._remaining > 0:
                 n = min(self._group, self._remaining)
                 self._remaining -= n
-                examples = [stream.take(n) for stream in self._streams]
-                # The second member's visiting order as int32 indices: a window of 2^25
-                # examples costs 128 MiB per pair this way instead of a shuffled int64 copy.
-                orders = [shuffle_windows(np.arange(n, dtype=np.int32), self._window, rng)
-                          for rng in self._shufflers]
+                drawn = list(self._pool.map(self._draw, pairs, [n] * self.pairs))
                 for start in range(0, n, self._block):
                     stop = min(n, start + self._block)
                     block = np.empty((2 * self.pairs, stop - start), np.int64)
-                    for k, (pair, order) in enumerate(zip(examples, orders)):
-                        block[2 * k] = pair[start:stop]
-                        np.take(pair, order[start:stop], out=block[2 * k + 1])
+                    list(self._pool.map(_fill_pair, [block] * self.pairs, pairs, drawn,
+                                        [start] * self.pairs))
                     self._queue.put(block)
         except BaseException as error:  # surfaced in take(), on the consumer's thread
             self._queue.put(error)
+        finally:
+            self._pool.shutdown(wait=False)
 
     def take(self, steps):
         need = steps * self.batch
@@ -241,6 +253,15 @@ class PairedBatches:
         joined = np.concatenate(parts, axis=1)
         self._pending = joined[:, need:]
         return joined[:, :need].reshape(2 * self.pairs, steps, self.batch)
+
+
+def _fill_pair(block, k, drawn, start):
+    """Rows 2k and 2k + 1 of ``block`` [2M, b]: pair k's examples start .. start + b, as
+    drawn (``drawn`` = (examples, order)) and in its second member's order."""
+    examples, order = drawn
+    stop = start + block.shape[1]
+    block[2 * k] = examples[start:stop]
+    np.take(examples, order[start:stop], out=block[2 * k + 1])
 
 
 def evaluation_set(data_model, seed, n):

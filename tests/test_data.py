@@ -4,6 +4,7 @@ import pytest
 from scipy.special import expit
 
 from irrepro.streams import rng_for
+from simulator import data as data_module
 from simulator.bytes import ByteSampler, alias_table, byte_distribution
 from simulator.data import (
     ExampleStream,
@@ -131,6 +132,16 @@ def test_batches_are_served_in_any_step_counts():
     again = PairedBatches(linear_model(1), 1, 2, 3, 32, 40 * 32)
     pieces = np.concatenate([feed.take(n) for n in (1, 5, 34)], axis=1)
     np.testing.assert_array_equal(pieces, again.take(40))
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_batches_do_not_depend_on_the_generator_threads(monkeypatch, threads):
+    def batches():
+        return PairedBatches(linear_model(1), 1, 5, 4, 8, 300 * 8, block_examples=256).take(300)
+
+    two = batches()
+    monkeypatch.setattr(data_module, "DATA_THREADS", threads)
+    np.testing.assert_array_equal(batches(), two)
 
 
 def test_the_evaluation_set_is_fixed_by_the_seed():
