@@ -87,6 +87,27 @@ CASES = [  # model, examples per model for fit, examples per model for the engin
 ]
 
 
+def step_products(family, models):
+    """The batched matrix products of one training step of ``models`` stacked MLPs, as
+    (count, m, k, n): per layer i -> o the forward [B, i] @ [i, o], the weight gradient
+    [i, B] @ [B, o] and, above the first layer, the input gradient [B, o] @ [o, i]."""
+    layers = [s for s in family.shapes if len(s) == 2]
+    products = []
+    for index, (fan_in, fan_out) in enumerate(layers):
+        products += [(models, BATCH, fan_in, fan_out), (models, fan_in, BATCH, fan_out)]
+        if index:
+            products.append((models, BATCH, fan_out, fan_in))
+    return products
+
+
+def shape_bound_seconds(family, models, bandwidth):
+    """A step's lower bound from its own products: each at NumPy's best rate at its shape,
+    plus the AdaGrad update's traffic at the bandwidth (weights that exceed the cache)."""
+    products = machine.products_seconds(step_products(family, models))
+    update = STEP_BYTES_PER_PARAMETER * n_parameters(family) * models / (bandwidth * 1e9)
+    return sum(products) + update
+
+
 def scaled(examples, scale):
     """``examples * scale`` rounded down to whole mini-batches (at least one)."""
     return max(BATCH, int(examples * scale)) // BATCH * BATCH
@@ -124,6 +145,12 @@ def main():
         print(f"{family.name:<10} {naive:>11.3g} {fast:>14.3g} {fast / naive:>6.0f}x "
               f"{gflops:>8.1f} {gflops / peak['gflops']:>8.1%} "
               f"{format(bound * steps_per_s, '.1%') if binds else '-':>12}", flush=True)
+        if binds:
+            shape_bound = shape_bound_seconds(family, 2 * args.pairs, bandwidth)
+            print(f"{'':<10} its step's products at their own shapes (NumPy's best there) "
+                  f"and its update traffic: {shape_bound * 1e3:.0f} ms a step, "
+                  f"{step_flops / shape_bound / 1e9:.0f} GFLOP/s; the engine reaches "
+                  f"{shape_bound * steps_per_s:.0%} of that", flush=True)
     print(f"roofline: a step's 6 flops per parameter and example at the peak, or its "
           f"{STEP_BYTES_PER_PARAMETER} bytes per parameter and model at the bandwidth, "
           f"whichever is longer (shown where the weights exceed {CACHE_BYTES >> 20} MiB)")

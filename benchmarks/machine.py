@@ -5,6 +5,10 @@ benchmarks.
   (OpenBLAS, in a subprocess with ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` unset so that
   OpenBLAS picks its kernel for this CPU; threadpoolctl names the kernel) and TensorFlow's
   (in a subprocess with TensorFlow's own defaults).
+- ``products_seconds(products)``: seconds of a list of batched matrix products at their own
+  shapes, each at the best rate NumPy (OpenBLAS, variables unset as above) reaches there: the
+  products of a small-batch training step have a short side (the batch), where no BLAS comes
+  near its square-matrix peak.
 - ``memory_bandwidth()``: GB/s of large copies (bytes read plus bytes written), the best of
   one thread and one thread per core.
 - ``fit_seconds(...)``: seconds of ``keras.Model.fit`` on a saved model and saved data, in a
@@ -89,6 +93,35 @@ def matmul_peak():
     numpy_peak, tf_peak = _run_child(["numpy-peak"], drop), _run_child(["tf-peak"], drop)
     return {"gflops": max(numpy_peak["gflops"], tf_peak["gflops"]),
             "numpy": numpy_peak, "tensorflow": tf_peak}
+
+
+def _products(spec_path):
+    with open(spec_path) as f:
+        products = json.load(f)
+    rng = np.random.default_rng(0)
+    seconds = []
+    for count, m, k, n in products:
+        a = rng.random((count, m, k), dtype=np.float32)
+        b = rng.random((count, k, n), dtype=np.float32)
+        np.matmul(a, b)
+        times = []
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            np.matmul(a, b)
+            times.append(time.perf_counter() - start)
+        seconds.append(min(times))
+    return {"seconds": seconds}
+
+
+def products_seconds(products):
+    """Best seconds of each batched product ``(count, m, k, n)`` ([count, m, k] @
+    [count, k, n]), timed in a NumPy subprocess with OpenBLAS' variables unset."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump([list(map(int, p)) for p in products], f)
+    try:
+        return _run_child(["products", f.name], OPENBLAS_VARIABLES + PROJECT_VARIABLES)["seconds"]
+    finally:
+        os.unlink(f.name)
 
 
 def memory_bandwidth(mebibytes=512):
@@ -187,4 +220,5 @@ def print_machine(peak, bandwidth):
 if __name__ == "__main__":
     mode = sys.argv[1]
     result = {"numpy-peak": _numpy_peak, "tf-peak": _tf_peak}.get(mode)
-    print(json.dumps(result() if result else _fit(sys.argv[2])))
+    child = {"products": _products}.get(mode, _fit)
+    print(json.dumps(result() if result else child(sys.argv[2])))
