@@ -10,6 +10,7 @@ from irrepro.errors import UserError
 from irrepro.memory import available_memory
 from simulator.data import BLOCK_EXAMPLES, N_FEATURES, QUEUED_BLOCKS
 from simulator.mitigations import component_family, layout
+from simulator.models import SMALL_LAYER_WEIGHTS
 
 #: Floating-point operations per compiled call the engine aims at: large enough to hide the
 #: per-call overhead, small enough for a responsive progress bar.
@@ -30,33 +31,56 @@ def steps_per_call(family, n_models, batch):
 
 
 #: The engine's rates on the 2-core machine (AMD EPYC, TF 2.21, CPU), from
-#: benchmarks/bench_engine.py: a step's fixed cost (about 8 us per compiled step plus 0.5 us
-#: per model and 2 us per model and hidden layer), about 100 GFLOP/s for large models, and
-#: data generation at about 1.2e7 pair-examples per second on its own thread.
+#: benchmarks/bench_engine.py and step timings of 32 models at batch 32 (2026-12-02, AVX2
+#: machine: linear 29 us, 1 unit 25, 2 units 84, tower 337): a step's fixed cost (8 us per
+#: compiled step plus 0.5 us per model, and per model 1.7 us for each small multi-output layer
+#: computed as a product and sum, 3.5 us for each larger multi-output layer, nothing
+#: measurable for single-output layers), about 100 GFLOP/s for large models, and data
+#: generation on two threads: about 1.1e7 pair-examples per second, 7e6 when a window (2^22
+#: examples or more) is shuffled at memory latency.
 STEP_SECONDS = 8e-6
 MODEL_STEP_SECONDS = 0.5e-6
-LAYER_STEP_SECONDS = 2e-6  # per model and hidden layer
+SMALL_LAYER_STEP_SECONDS = 1.7e-6  # per model
+LAYER_STEP_SECONDS = 3.5e-6  # per model
 FLOPS_PER_SECOND = 1e11
-DATA_PAIR_EXAMPLES_PER_SECOND = 1.2e7
+DATA_PAIR_EXAMPLES_PER_SECOND = 1.1e7
+LARGE_WINDOW_PAIR_EXAMPLES_PER_SECOND = 7e6
+LARGE_WINDOW_EXAMPLES = 2 ** 22
+#: Training and data generation share the 2 cores: the shorter of the two adds about half its
+#: time to the longer (paper-scale Fig. 2 settings took: linear 120 s, 1 unit about 125 s,
+#: 2 units about 290 s; this model says 128, 128 and 218 s, where max() alone said 103, 103
+#: and 170).
+OVERLAP_LOSS = 0.5
 EVAL_DISTINCT_INPUTS = 4000  # distinct inputs of a 2^16 evaluation set, about
 START_SECONDS = 5.0  # start and compile
 
 
 def step_seconds(models, batch, family):
     """Seconds of one mini-batch step of ``models`` stacked models of ``family``."""
-    hidden = sum(len(shape) == 2 for shape in family.shapes) - 1
-    fixed = STEP_SECONDS + models * (MODEL_STEP_SECONDS + LAYER_STEP_SECONDS * hidden)
+    per_model = MODEL_STEP_SECONDS
+    for shape in family.shapes:
+        if len(shape) == 2 and shape[1] >= 2:
+            small = shape[0] * shape[1] <= SMALL_LAYER_WEIGHTS
+            per_model += SMALL_LAYER_STEP_SECONDS if small else LAYER_STEP_SECONDS
+    fixed = STEP_SECONDS + models * per_model
     return max(fixed, 6.0 * models * batch * n_parameters(family) / FLOPS_PER_SECOND)
+
+
+def shared_cores_seconds(train, data):
+    """Wall seconds of training and data generation that run at once on the 2 cores."""
+    return max(train, data) + OVERLAP_LOSS * min(train, data)
 
 
 def data_seconds(setting):
     """Seconds to generate and shuffle the setting's examples (beside the training)."""
-    return setting.pairs * setting.examples / DATA_PAIR_EXAMPLES_PER_SECOND
+    large = setting.window * setting.batch >= LARGE_WINDOW_EXAMPLES
+    rate = LARGE_WINDOW_PAIR_EXAMPLES_PER_SECOND if large else DATA_PAIR_EXAMPLES_PER_SECOND
+    return setting.pairs * setting.examples / rate
 
 
 def estimate_seconds(setting):
     """A rough wall-clock estimate of ``run_setting`` on 2 CPU cores from the rates above:
-    training (or data generation, whichever is slower, since they overlap), evaluation, the
+    training and data generation (they overlap, but share the cores), evaluation, the
     warm-start models (one per pair), the teachers of ``distill``, and start-up."""
     family, spec = component_family(setting), layout(setting)
     n_models, params = 2 * setting.pairs * spec.group, n_parameters(family)
@@ -68,8 +92,9 @@ def estimate_seconds(setting):
             * step_seconds(setting.pairs, setting.batch, family))  # M warm models
     teachers = setting.steps * step_seconds(2 * setting.pairs * spec.teachers, setting.batch,
                                             family)  # distill
-    return (max(train, data) + evaluation + (warm if setting.init == "warm" else 0.0)
-            + (max(teachers, data) + START_SECONDS if spec.teachers else 0.0)
+    return (shared_cores_seconds(train, data) + evaluation
+            + (warm if setting.init == "warm" else 0.0)
+            + (shared_cores_seconds(teachers, data) + START_SECONDS if spec.teachers else 0.0)
             + START_SECONDS)
 
 

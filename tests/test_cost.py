@@ -7,11 +7,29 @@ from simulator.config import Setting
 from simulator.cost import (
     MAX_SECONDS,
     check_feasible,
+    data_seconds,
     estimate_seconds,
     memory_estimate,
+    shared_cores_seconds,
+    step_seconds,
     steps_per_call,
 )
 from simulator.models import MLP, parse_model
+
+
+def test_a_step_costs_per_multi_output_layer_and_single_outputs_cost_nothing_extra():
+    linear, one, two = (step_seconds(32, 32, parse_model(m)) for m in ("linear", "1", "2"))
+    assert linear == one < two
+    assert step_seconds(32, 32, parse_model("tower")) > two
+
+
+def test_training_beside_data_generation_costs_more_than_the_longer_alone():
+    assert shared_cores_seconds(100.0, 60.0) == shared_cores_seconds(60.0, 100.0) == 130.0
+
+
+def test_windows_too_large_for_the_cache_generate_slower():
+    small, large = (data_seconds(Setting(window=w, examples=2 ** 22)) for w in (2 ** 10, 2 ** 20))
+    assert large > small
 
 
 def test_steps_per_call_shrinks_for_large_models():
