@@ -10,7 +10,7 @@ from irrepro.errors import UserError
 from irrepro.memory import available_memory
 from simulator.data import BLOCK_EXAMPLES, N_FEATURES, QUEUED_BLOCKS
 from simulator.mitigations import component_family, layout
-from simulator.models import SMALL_LAYER_WEIGHTS
+from simulator.models import is_small_layer
 
 #: Floating-point operations per compiled call the engine aims at: large enough to hide the
 #: per-call overhead, small enough for a responsive progress bar.
@@ -60,8 +60,8 @@ def step_seconds(models, batch, family):
     per_model = MODEL_STEP_SECONDS
     for shape in family.shapes:
         if len(shape) == 2 and shape[1] >= 2:
-            small = shape[0] * shape[1] <= SMALL_LAYER_WEIGHTS
-            per_model += SMALL_LAYER_STEP_SECONDS if small else LAYER_STEP_SECONDS
+            per_model += (SMALL_LAYER_STEP_SECONDS if is_small_layer(*shape)
+                          else LAYER_STEP_SECONDS)
     fixed = STEP_SECONDS + models * per_model
     return max(fixed, 6.0 * models * batch * n_parameters(family) / FLOPS_PER_SECOND)
 

@@ -32,18 +32,23 @@ def _glorot(rng, fan_in, fan_out):
 
 #: Layers with 2 <= o outputs and at most this many weights per model (i * o) are computed
 #: as a broadcast product and a sum instead of a batched matrix product: XLA:CPU runs a batched
-#: dot of tiny matrices one model at a time, and the fused product-and-sum was 2.3x faster for
-#: the double model's 32 x 2 layer and 1.4x for the tower (benchmarks/bench_engine.py).
-#: Single-output layers stay a dot, which XLA already emits as a fused reduction.
+#: dot of tiny matrices one model at a time, and the fused product-and-sum made the 2-unit
+#: model's step 2.3x faster and the tower's 1.7x (timing experiments, 32 models, batch 32;
+#: limits of 32 and 128 were slower for the tower). Single-output layers stay a dot, which
+#: XLA already emits as a fused reduction.
 SMALL_LAYER_WEIGHTS = 64
+
+
+def is_small_layer(fan_in, fan_out):
+    """Whether a dense layer fan_in -> fan_out is computed as a product and sum."""
+    return fan_out >= 2 and fan_in * fan_out <= SMALL_LAYER_WEIGHTS
 
 
 def _dense_stack(h, kernel, bias):
     """Per-model dense layer: h [n, B, i], kernel [n, i, o], bias [n, o] -> [n, B, o]."""
     from irrepro.tf import tf
 
-    fan_in, fan_out = kernel.shape[-2:]
-    if fan_out >= 2 and fan_in * fan_out <= SMALL_LAYER_WEIGHTS:
+    if is_small_layer(*kernel.shape[-2:]):
         return tf.reduce_sum(h[..., :, None] * kernel[:, None], axis=-2) + bias[:, None, :]
     return tf.einsum("nbi,nio->nbo", h, kernel) + bias[:, None, :]
 

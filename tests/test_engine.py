@@ -13,7 +13,7 @@ from simulator.data import (
 )
 from simulator.engine import StackedTrainer, make_optimizer, run_setting, unpack_batch
 from simulator.metrics import relative_pd
-from simulator.models import MLP, SMALL_LAYER_WEIGHTS, Wide, _dense_stack, parse_model, stacked_init
+from simulator.models import MLP, Wide, _dense_stack, is_small_layer, parse_model, stacked_init
 
 STEPS, BATCH = 200, 32
 
@@ -66,8 +66,8 @@ def test_the_compiled_unpacking_gives_numpys_features_and_labels():
 
 @pytest.mark.parametrize("fan_in, fan_out", [(32, 2), (4, 2), (8, 4), (32, 1), (16, 8)])
 def test_small_and_large_layers_compute_the_per_model_matrix_product(fan_in, fan_out):
-    small = fan_out >= 2 and fan_in * fan_out <= SMALL_LAYER_WEIGHTS
-    assert small == ((fan_in, fan_out) in [(32, 2), (4, 2), (8, 4)])  # both branches run
+    # both branches run
+    assert is_small_layer(fan_in, fan_out) == ((fan_in, fan_out) in [(32, 2), (4, 2), (8, 4)])
     rng = np.random.default_rng(1)
     h, kernel = rng.normal(size=(3, 7, fan_in)), rng.normal(size=(3, fan_in, fan_out))
     bias = rng.normal(size=(3, fan_out))
