@@ -17,7 +17,7 @@ benchmarks.
   for bit-stable reruns; a baseline run under it would be slower than a user's.
 
 This module imports neither TensorFlow nor the project: it is also the subprocesses' script
-(``python machine.py numpy-peak | tf-peak | fit SPEC.json``).
+(``python machine.py numpy-peak | tf-peak | products SPEC.json | fit SPEC.json``).
 """
 import json
 import os
@@ -54,15 +54,20 @@ def _run_child(args, drop, timeout=900):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _best_matmul_gflops(matmul, a, b):
-    """Best of REPEATS timed products (after one warm-up): 2 n^3 flops each."""
+def _best_seconds(matmul, a, b):
+    """Best of REPEATS timed products ``matmul(a, b)``, after one warm-up."""
     matmul(a, b)
     best = float("inf")
     for _ in range(REPEATS):
         start = time.perf_counter()
         matmul(a, b)
         best = min(best, time.perf_counter() - start)
-    return 2.0 * MATMUL_SIZE ** 3 / best / 1e9
+    return best
+
+
+def _best_matmul_gflops(matmul, a, b):
+    """The rate of the best of REPEATS square products: 2 n^3 flops each."""
+    return 2.0 * MATMUL_SIZE ** 3 / _best_seconds(matmul, a, b) / 1e9
 
 
 def _numpy_peak():
@@ -99,29 +104,26 @@ def _products(spec_path):
     with open(spec_path) as f:
         products = json.load(f)
     rng = np.random.default_rng(0)
-    seconds = []
-    for count, m, k, n in products:
-        a = rng.random((count, m, k), dtype=np.float32)
-        b = rng.random((count, k, n), dtype=np.float32)
-        np.matmul(a, b)
-        times = []
-        for _ in range(REPEATS):
-            start = time.perf_counter()
-            np.matmul(a, b)
-            times.append(time.perf_counter() - start)
-        seconds.append(min(times))
-    return {"seconds": seconds}
+    return {"seconds": [_best_seconds(np.matmul, rng.random((count, m, k), dtype=np.float32),
+                                      rng.random((count, k, n), dtype=np.float32))
+                        for count, m, k, n in products]}
+
+
+def _run_child_on(mode, spec, drop):
+    """``_run_child`` of ``mode`` on ``spec`` (JSON-able), handed over in a temporary file."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(spec, f)
+    try:
+        return _run_child([mode, f.name], drop)
+    finally:
+        os.unlink(f.name)
 
 
 def products_seconds(products):
     """Best seconds of each batched product ``(count, m, k, n)`` ([count, m, k] @
     [count, k, n]), timed in a NumPy subprocess with OpenBLAS' variables unset."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump([list(map(int, p)) for p in products], f)
-    try:
-        return _run_child(["products", f.name], OPENBLAS_VARIABLES + PROJECT_VARIABLES)["seconds"]
-    finally:
-        os.unlink(f.name)
+    spec = [list(map(int, p)) for p in products]
+    return _run_child_on("products", spec, OPENBLAS_VARIABLES + PROJECT_VARIABLES)["seconds"]
 
 
 def memory_bandwidth(mebibytes=512):
@@ -158,12 +160,7 @@ def fit_seconds(model_path, data_path, optimizer, loss, batch):
     subprocess with TensorFlow's own defaults (see the module docstring)."""
     spec = {"model": model_path, "data": data_path, "optimizer": optimizer, "loss": loss,
             "batch": batch}
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(spec, f)
-    try:
-        return _run_child(["fit", f.name], PROJECT_VARIABLES)["seconds"]
-    finally:
-        os.unlink(f.name)
+    return _run_child_on("fit", spec, PROJECT_VARIABLES)["seconds"]
 
 
 def _fit(spec_path):
@@ -218,7 +215,7 @@ def print_machine(peak, bandwidth):
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    result = {"numpy-peak": _numpy_peak, "tf-peak": _tf_peak}.get(mode)
-    child = {"products": _products}.get(mode, _fit)
-    print(json.dumps(result() if result else child(sys.argv[2])))
+    mode, spec_path = sys.argv[1], sys.argv[2:]
+    children = {"numpy-peak": _numpy_peak, "tf-peak": _tf_peak, "products": _products,
+                "fit": _fit}
+    print(json.dumps(children[mode](*spec_path)))
