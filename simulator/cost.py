@@ -32,17 +32,21 @@ def steps_per_call(family, n_models, batch):
 
 #: The engine's rates on the 2-core machine (AMD EPYC, TF 2.21, CPU), from
 #: benchmarks/bench_engine.py and step timings of 32 models at batch 32 (2026-12-02, AVX2
-#: machine: linear 29 us, 1 unit 25, 2 units 84, tower 337): a step's fixed cost (8 us per
-#: compiled step plus 0.5 us per model, and per model 1.7 us for each small multi-output layer
-#: computed as a product and sum, 3.5 us for each larger multi-output layer, nothing
-#: measurable for single-output layers), about 100 GFLOP/s for large models, and data
-#: generation on two threads: about 1.1e7 pair-examples per second, 7e6 when a window (2^22
-#: examples or more) is shuffled at memory latency.
+#: machine: linear 29 us, 1 unit 25, 2 units 84, tower 337, wide SmeLU about 2.1 ms, [1024,
+#: 512] 124 ms): a step's fixed cost (8 us per compiled step plus 0.5 us per model, and per
+#: model 1.7 us for each small multi-output layer computed as a product and sum, 3.5 us for
+#: each larger multi-output layer, nothing measurable for single-output layers), the
+#: products at about 28 GFLOP/s (the MLP's batch-32 weight gradients are far from the
+#: machine's square-matrix peak), plus 0.75 ns per model, example and hidden unit for the
+#: activations' passes through memory (the wide model's 1000 units: 0.8 of its 2.1 ms), and
+#: data generation on two threads: about 1.1e7 pair-examples per second, 7e6 when a window
+#: (2^22 examples or more) is shuffled at memory latency.
 STEP_SECONDS = 8e-6
 MODEL_STEP_SECONDS = 0.5e-6
 SMALL_LAYER_STEP_SECONDS = 1.7e-6  # per model
 LAYER_STEP_SECONDS = 3.5e-6  # per model
-FLOPS_PER_SECOND = 1e11
+FLOPS_PER_SECOND = 2.8e10
+HIDDEN_UNIT_SECONDS = 0.75e-9  # per model, example and hidden unit
 DATA_PAIR_EXAMPLES_PER_SECOND = 1.1e7
 LARGE_WINDOW_PAIR_EXAMPLES_PER_SECOND = 7e6
 LARGE_WINDOW_EXAMPLES = 2 ** 22
@@ -55,6 +59,11 @@ EVAL_DISTINCT_INPUTS = 4000  # distinct inputs of a 2^16 evaluation set, about
 START_SECONDS = 5.0  # start and compile
 
 
+def hidden_units(family):
+    """Hidden units of one model of ``family``: the widths of its layers but the output."""
+    return sum(s[0] for s in family.shapes if len(s) == 1) - 1
+
+
 def step_seconds(models, batch, family):
     """Seconds of one mini-batch step of ``models`` stacked models of ``family``."""
     per_model = MODEL_STEP_SECONDS
@@ -63,7 +72,8 @@ def step_seconds(models, batch, family):
             per_model += (SMALL_LAYER_STEP_SECONDS if is_small_layer(*shape)
                           else LAYER_STEP_SECONDS)
     fixed = STEP_SECONDS + models * per_model
-    return max(fixed, 6.0 * models * batch * n_parameters(family) / FLOPS_PER_SECOND)
+    products = 6.0 * models * batch * n_parameters(family) / FLOPS_PER_SECOND
+    return max(fixed, products) + HIDDEN_UNIT_SECONDS * models * batch * hidden_units(family)
 
 
 def shared_cores_seconds(train, data):
@@ -121,8 +131,6 @@ def check_memory(setting, family):
             f"{setting.pairs} pairs of '{family.name}' models with window {setting.window} "
             f"need about {need / 2**30:.1f} GiB but {have / 2**30:.1f} GiB is available; "
             "use fewer --pairs or a smaller --window")
-
-
 
 
 #: Work estimated beyond this is refused: no machine that runs irrepro would finish it.
