@@ -26,6 +26,7 @@ from simulator.cost import estimate_seconds
 SETTING_FIELDS = {f.name for f in dataclasses.fields(Setting)}
 #: Snapp & Shamir's scale: 2^26 examples per model, 16 pairs, 2^16 evaluation examples.
 PAPER_SCALE = {"examples": 2 ** 26, "pairs": 16, "eval_examples": 2 ** 16}
+CONFIG_KEYS = {"name", "base", "grid", "smoke"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +50,14 @@ def read_config(path):
     """The YAML sweep config at ``path`` (an :class:`irrepro.config.Config`), checked for
     shape; its name defaults to the file's stem."""
     config = read_yaml(path, "configs/fig2.yaml")
+    unknown = sorted(set(config) - CONFIG_KEYS)
+    if unknown:
+        # an image sweep's config names its data set: say which tool runs it
+        hint = ("; it is an image sweep config: run imgctl sweep "
+                f"{path}" if "dataset" in config else "; see configs/fig2.yaml")
+        raise UserError(f"sweep config {path}: unknown key(s) {', '.join(unknown)} "
+                        f"({config.where(unknown[0])}); a simctl sweep config holds "
+                        f"{', '.join(sorted(CONFIG_KEYS))}{hint}")
     if not isinstance(config.get("grid", []), list):
         raise UserError(f"sweep config {path}: 'grid' must be a list of blocks "
                         f"({config.where('grid')}); see configs/fig2.yaml")

@@ -51,6 +51,19 @@ def test_unknown_parameters_are_named(config_file):
         expand(read_config(config_file), {"learning_rate": 1})
 
 
+def test_a_config_with_unknown_top_level_keys_is_refused_and_an_image_config_named(tmp_path):
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("name: x\nbas: {pairs: 2}\n")
+    with pytest.raises(UserError, match="unknown key.*bas .*line 2.*holds base, grid"):
+        read_config(typo)
+    image = tmp_path / "img.yaml"
+    image.write_text("dataset: mnist\nvariants: 2\n")
+    result = CliRunner().invoke(main, ["sweep", str(image), "--dry-run"])
+    assert result.exit_code == 2
+    assert "image sweep config: run imgctl sweep" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_malformed_config_is_a_user_error(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("grid: [unclosed\n")
