@@ -143,6 +143,28 @@ def plot(results, out, kind, metric):
     plot_results(results, out, kind, metric, click.echo)
 
 
+@main.command()
+@click.argument("results", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--metric", "metrics", multiple=True, default=("relative_pd", "excess_loss"),
+              show_default=True, help="Metric to tabulate (repeat for several).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the table as CSV here (means, standard errors, pairs).")
+def table(results, metrics, out):
+    """Print each curve's final mean ± standard error over pairs, per window, from result
+    CSVs (files, or sweep folders), the numbers the figures draw.
+
+    \b
+    Examples:
+      simctl table results/fig2
+      simctl table docs/results/smooth --out smooth-final.csv
+      simctl table results/run-*.csv --metric relative_pd --metric deviation_cosine
+    """
+    from simulator.summary import write_table
+
+    write_table(results, out, metrics, click.echo)
+
+
 @main.command("plot-weights")
 @click.argument("weights", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(["index", "diff", "cloud"]), default="index",

@@ -34,7 +34,8 @@ def _present(value):
     return not (value is None or (isinstance(value, float) and np.isnan(value)))
 
 
-def _model_name(model):
+def model_name(model):
+    """The model as the paper writes it: '[16,8,4,2]' for a tower, else its name."""
     return f"[{model.replace('-', ',')}]" if "-" in str(model) else str(model)
 
 
@@ -58,7 +59,7 @@ def base_label(row, columns):
     parts = (["linear"] if model == "linear"
              else [ACTIVATION_NAMES.get(row.get("activation"), str(row.get("activation")))])
     if "model" in columns and model != "linear":
-        parts.append(_model_name(model))
+        parts.append(model_name(model))
     if "beta" in columns and _present(row.get("beta")):
         parts.append(f"beta={row['beta']:g}")
     if "optimizer" in columns:

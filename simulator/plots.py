@@ -11,51 +11,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from irrepro.errors import UserError  # noqa: E402
 from irrepro.tables import save_figure  # noqa: E402
-from simulator.curves import (  # noqa: E402
-    LABEL_COLUMNS,
-    base_label,
-    curve_columns,
-    curve_label,
-    line_style,
-)
+from simulator.curves import curve_columns, curve_label, line_style  # noqa: E402
 from simulator.results import load_weights_frame  # noqa: E402
+from simulator.summary import final_means, read_results  # noqa: E402
 
 #: Candidate offsets (points) of a log2 z label from its point, tried in order.
 LABEL_OFFSETS = ((4, 4), (4, -10), (-14, 4), (-14, -10), (4, 12), (-14, -18), (12, -3))
-
-
-def final_means(frame, metrics=("relative_pd", "excess_loss")):
-    """Mean and standard error over pairs (and seeds) of each metric at each setting's last
-    checkpoint: one row per (curve, window) with columns METRIC and METRIC_sem, the curve's
-    label ``curve``, its twins' common label ``twin`` and its ``init``."""
-    needed = {"metric", "value", "window", "examples_seen", "examples"}
-    if not needed <= set(frame.columns):
-        raise UserError(f"results lack the columns {', '.join(sorted(needed - set(frame.columns)))}"
-                        "; give CSVs written by simctl run or simctl sweep")
-    last = frame[frame["examples_seen"] == frame["examples"]]
-    last = last[last["metric"].isin(metrics)]
-    if last.empty:
-        raise UserError("results hold no finished run with the metrics "
-                        f"{', '.join(metrics)}")
-    if "mitigation" in last.columns:
-        last = last.assign(mitigation=last["mitigation"].fillna("none"))
-    columns = curve_columns(last)
-    # constant columns too: they do not split curves, but the labels name the activation
-    keys = [*(c for c in LABEL_COLUMNS if c in last.columns), "window"]
-    grouped = last.groupby([*keys, "metric"], dropna=False)["value"]
-    means = grouped.mean().unstack("metric")
-    sems = grouped.sem().unstack("metric").add_suffix("_sem")
-    means = means.join(sems).reset_index()
-    rows = [row for _, row in means.iterrows()]
-    means["curve"] = [curve_label(row, columns) for row in rows]
-    means["twin"] = [base_label(row, columns) for row in rows]
-    if "init" not in means.columns:
-        means["init"] = "same"
-    return means.sort_values(["curve", "window"]).reset_index(drop=True)
 
 
 def place_labels(ax, points, texts, colors, fontsize=7):
@@ -180,24 +144,6 @@ def weights_figure(weights, kind="index", pair=0):
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return fig
-
-
-def read_results(paths):
-    """Concatenate result CSVs; a folder stands for its sweep's shards."""
-    from pathlib import Path
-
-    files = []
-    for path in map(Path, paths):
-        files += sorted((path / "shards").glob("*.csv")) if path.is_dir() else [path]
-    if not files:
-        raise UserError(f"no result CSVs found in {', '.join(map(str, paths))}")
-    frames = []
-    for f in files:
-        try:
-            frames.append(pd.read_csv(f))
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise UserError(f"cannot read results {f}: {error}") from None
-    return pd.concat(frames, ignore_index=True)
 
 
 def plot_results(results, out=None, kind="pd", metric="relative_pd", echo=print):

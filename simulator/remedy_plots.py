@@ -11,7 +11,7 @@ from matplotlib.ticker import NullFormatter
 
 from irrepro.errors import UserError
 from simulator.config import Setting
-from simulator.curves import line_style
+from simulator.curves import line_style, model_name
 from simulator.mitigations import model_examples
 from simulator.plots import final_means, place_labels, plt
 from simulator.results import SETTING_COLUMNS
@@ -63,10 +63,10 @@ def remedy_figure(frame):
             for ax, x in ((left, group["excess_loss"]), (right, group["compute"])):
                 labels[ax] += [((a, b), f"{c:g}", color) for a, b, c in zip(x, pd_r, z)]
         left.set(xlabel="excess loss L", ylabel="relative PD  $\\Delta_r$", xscale="log",
-                 yscale="log", title=f"model {model}")
+                 yscale="log", title=f"model {model_name(model)}")
         right.set(xlabel="compute per deployed member (model-examples)",
                   ylabel="relative PD  $\\Delta_r$", xscale="log", yscale="log",
-                  title=f"model {model}")
+                  title=f"model {model_name(model)}")
         left.legend(fontsize=7, loc="best")
     for ax in axes.ravel():
         ax.grid(True, which="both", alpha=0.3)

@@ -1,4 +1,5 @@
-"""Small hand-made frames shared by the tests of sheets, relations, figures and readings."""
+"""Small hand-made frames shared by the tests of sheets, relations, figures, readings and the
+simulator's summaries and plots."""
 import numpy as np
 import pandas as pd
 
@@ -23,3 +24,34 @@ def fig2_frame():
                              0.05 - 0.01 * i + 0.001 * k * i * i))
     return pd.DataFrame(rows, columns=["dataset", "regime", "strategy", "ood_set", "metric",
                                        "value"])
+
+
+def results_frame():
+    """Simulator results: two curves (init same / diff) at three windows, two pairs, two
+    checkpoints."""
+    rows = []
+    for init, scale in (("same", 1e-6), ("diff", 1e-3)):
+        for window in (1, 32, 1024):
+            for pair in (0, 1):
+                for seen in (512, 1024):
+                    for metric, value in (("relative_pd", scale * window ** 0.5 * (1 + pair)),
+                                          ("excess_loss", 0.01 + pair * 0.001)):
+                        rows.append(dict(data="linear", model="2", activation="relu",
+                                         beta=np.nan, init=init, window=window, seed=0,
+                                         examples=1024, pair=pair, examples_seen=seen,
+                                         metric=metric, value=value))
+    return pd.DataFrame(rows)
+
+
+def label_frame(**columns):
+    """One row per curve at one window; ``columns`` maps a column to its values per curve."""
+    n = len(next(iter(columns.values())))
+    base = dict(data="linear", model="2", activation="relu", beta=np.nan, init="same",
+                optimizer="adagrad", lr=0.1, window=1, seed=0, examples=1024, pair=0,
+                examples_seen=1024)
+    rows = []
+    for i in range(n):
+        for metric in ("relative_pd", "excess_loss"):
+            rows.append({**base, **{k: v[i] for k, v in columns.items()}, "metric": metric,
+                         "value": 0.1 + i})
+    return pd.DataFrame(rows)

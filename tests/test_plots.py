@@ -3,55 +3,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from frames import label_frame, results_frame
 
 from irrepro.errors import UserError
 from simulator import plots
 from simulator.cli import main
-
-
-def results_frame():
-    """Two curves (init same / diff) at three windows, two pairs, two checkpoints."""
-    rows = []
-    for init, scale in (("same", 1e-6), ("diff", 1e-3)):
-        for window in (1, 32, 1024):
-            for pair in (0, 1):
-                for seen in (512, 1024):
-                    for metric, value in (("relative_pd", scale * window ** 0.5 * (1 + pair)),
-                                          ("excess_loss", 0.01 + pair * 0.001)):
-                        rows.append(dict(data="linear", model="2", activation="relu",
-                                         beta=np.nan, init=init, window=window, seed=0,
-                                         examples=1024, pair=pair, examples_seen=seen,
-                                         metric=metric, value=value))
-    return pd.DataFrame(rows)
-
-
-def test_final_means_average_pairs_at_the_last_checkpoint_per_curve_and_window():
-    means = plots.final_means(results_frame())
-    assert sorted(means["curve"].unique()) == ["ReLU", "ReLU diff"]
-    row = means[(means["curve"] == "ReLU diff") & (means["window"] == 32)].iloc[0]
-    assert np.isclose(row["relative_pd"], 1e-3 * 32 ** 0.5 * 1.5)
-    assert np.isclose(row["excess_loss"], 0.0105)
-
-
-def test_final_means_give_the_standard_error_over_pairs():
-    means = plots.final_means(results_frame())
-    row = means[(means["curve"] == "ReLU diff") & (means["window"] == 1)].iloc[0]
-    values = [1e-3 * 1 * (1 + pair) for pair in (0, 1)]  # ReLU diff at z = 1
-    assert np.isclose(row["relative_pd_sem"], np.std(values, ddof=1) / np.sqrt(2))
-
-
-def label_frame(**columns):
-    """One row per curve at one window; ``columns`` maps a column to its values per curve."""
-    n = len(next(iter(columns.values())))
-    base = dict(data="linear", model="2", activation="relu", beta=np.nan, init="same",
-                optimizer="adagrad", lr=0.1, window=1, seed=0, examples=1024, pair=0,
-                examples_seen=1024)
-    rows = []
-    for i in range(n):
-        for metric in ("relative_pd", "excess_loss"):
-            rows.append({**base, **{k: v[i] for k, v in columns.items()}, "metric": metric,
-                         "value": 0.1 + i})
-    return pd.DataFrame(rows)
+from simulator.summary import final_means
 
 
 @pytest.mark.parametrize("columns, labels", [
@@ -70,7 +27,7 @@ def label_frame(**columns):
      ["ReLU", "ReLU ensemble x4 eq. FLOPs", "ReLU codistill x2 w=0.5 T=2"]),
 ])
 def test_curves_are_labelled_as_in_the_paper(columns, labels):
-    means = plots.final_means(label_frame(**columns))
+    means = final_means(label_frame(**columns))
     assert sorted(means["curve"]) == sorted(labels)
     legend = plots.pd_figure(label_frame(**columns)).axes[0].get_legend()
     assert sorted(t.get_text() for t in legend.get_texts()) == sorted(labels)
