@@ -32,21 +32,26 @@ def steps_per_call(family, n_models, batch):
 
 #: The engine's rates on the 2-core machine (AMD EPYC, TF 2.21, CPU), from
 #: benchmarks/bench_engine.py and step timings of 32 models at batch 32 (2026-12-02, AVX2
-#: machine: linear 29 us, 1 unit 25, 2 units 84, tower 337, wide SmeLU about 2.1 ms, [1024,
-#: 512] 124 ms): a step's fixed cost (8 us per compiled step plus 0.5 us per model, and per
-#: model 1.7 us for each small multi-output layer computed as a product and sum, 3.5 us for
-#: each larger multi-output layer, nothing measurable for single-output layers), the
-#: products at about 28 GFLOP/s (the MLP's batch-32 weight gradients are far from the
-#: machine's square-matrix peak), plus 0.75 ns per model, example and hidden unit for the
-#: activations' passes through memory (the wide model's 1000 units: 0.8 of its 2.1 ms), and
-#: data generation on two threads: about 1.1e7 pair-examples per second, 7e6 when a window
-#: (2^22 examples or more) is shuffled at memory latency.
+#: machine: linear 29 us, 1 unit 25, 2 units 84, tower 337, [1024, 512] 124 ms): a step's
+#: fixed cost (8 us per compiled step plus 0.5 us per model, and per model 1.7 us for each
+#: small multi-output layer computed as a product and sum, 3.5 us for each larger
+#: multi-output layer, nothing measurable for single-output layers), the products at about
+#: 28 GFLOP/s (the MLP's batch-32 weight gradients are far from the machine's square-matrix
+#: peak), plus, per model, example and hidden unit, the activation's passes through memory
+#: and its arithmetic (HIDDEN_UNIT_SECONDS), and data generation on two threads: about 1.1e7
+#: pair-examples per second, 7e6 when a window (2^22 examples or more) is shuffled at memory
+#: latency.
 STEP_SECONDS = 8e-6
 MODEL_STEP_SECONDS = 0.5e-6
 SMALL_LAYER_STEP_SECONDS = 1.7e-6  # per model
 LAYER_STEP_SECONDS = 3.5e-6  # per model
 FLOPS_PER_SECOND = 2.8e10
-HIDDEN_UNIT_SECONDS = 0.75e-9  # per model, example and hidden unit
+#: Per model, example and hidden unit, by activation: from the wide model's 1000 units (32
+#: models, batch 32) in smooth.yaml's runs, 1.9 ms a step with SmeLU and 3.4 ms with Swish
+#: (2^22 examples in 250 and 460 s), and quiet step timings (identity 1.56 ms, SmeLU 1.62,
+#: ReLU 2.08, Swish 2.86), which a run's evaluations and data threads stretch by about 1.2.
+HIDDEN_UNIT_SECONDS = {"identity": 0.55e-9, "smelu": 0.55e-9, "relu": 1.15e-9,
+                       "swish": 2.0e-9}
 DATA_PAIR_EXAMPLES_PER_SECOND = 1.1e7
 LARGE_WINDOW_PAIR_EXAMPLES_PER_SECOND = 7e6
 LARGE_WINDOW_EXAMPLES = 2 ** 22
@@ -64,8 +69,9 @@ def hidden_units(family):
     return sum(s[0] for s in family.shapes if len(s) == 1) - 1
 
 
-def step_seconds(models, batch, family):
-    """Seconds of one mini-batch step of ``models`` stacked models of ``family``."""
+def step_seconds(models, batch, family, activation="relu"):
+    """Seconds of one mini-batch step of ``models`` stacked models of ``family`` with
+    ``activation`` (a name of irrepro.activations)."""
     per_model = MODEL_STEP_SECONDS
     for shape in family.shapes:
         if len(shape) == 2 and shape[1] >= 2:
@@ -73,7 +79,8 @@ def step_seconds(models, batch, family):
                           else LAYER_STEP_SECONDS)
     fixed = STEP_SECONDS + models * per_model
     products = 6.0 * models * batch * n_parameters(family) / FLOPS_PER_SECOND
-    return max(fixed, products) + HIDDEN_UNIT_SECONDS * models * batch * hidden_units(family)
+    units = models * batch * hidden_units(family)
+    return max(fixed, products) + HIDDEN_UNIT_SECONDS[activation] * units
 
 
 def shared_cores_seconds(train, data):
@@ -94,14 +101,14 @@ def estimate_seconds(setting):
     warm-start models (one per pair), the teachers of ``distill``, and start-up."""
     family, spec = component_family(setting), layout(setting)
     n_models, params = 2 * setting.pairs * spec.group, n_parameters(family)
-    train = setting.steps * step_seconds(n_models, setting.batch, family)
+    train = setting.steps * step_seconds(n_models, setting.batch, family, setting.activation)
     data = data_seconds(setting)
     evaluation = (setting.checkpoints * n_models * EVAL_DISTINCT_INPUTS * 2 * params
                   / FLOPS_PER_SECOND)
     warm = (setting.warm_examples // setting.batch
-            * step_seconds(setting.pairs, setting.batch, family))  # M warm models
+            * step_seconds(setting.pairs, setting.batch, family, setting.activation))
     teachers = setting.steps * step_seconds(2 * setting.pairs * spec.teachers, setting.batch,
-                                            family)  # distill
+                                            family, setting.activation)  # distill
     return (shared_cores_seconds(train, data) + evaluation
             + (warm if setting.init == "warm" else 0.0)
             + (shared_cores_seconds(teachers, data) + START_SECONDS if spec.teachers else 0.0)
