@@ -7,7 +7,8 @@ import pytest
 
 NO_TRAINING = ["irrepro", "irrepro.cli", "irrepro.config", "irrepro.activations",
                "simulator", "simulator.cli", "simulator.config", "simulator.sweep",
-               "simulator.plots", "simulator.cost", "simulator.models", "simulator.results",
+               "simulator.plots", "simulator.summary", "simulator.cost", "simulator.models",
+               "simulator.results",
                "image_experiments", "image_experiments.cli", "image_experiments.similarity",
                "image_experiments.multiplicity", "image_experiments.analysis",
                "image_experiments.report", "image_experiments.render",
@@ -34,7 +35,8 @@ def test_the_tensorflow_gateway_does_start_it_with_the_determinism_defaults():
 
 @pytest.mark.parametrize("args", [
     ["simctl", "--help"], ["simctl", "run", "--help"], ["simctl", "sweep", "--help"],
-    ["simctl", "plot", "--help"], ["imgctl", "--help"], ["imgctl", "sweep", "--help"],
+    ["simctl", "plot", "--help"], ["simctl", "table", "--help"], ["imgctl", "--help"],
+    ["imgctl", "sweep", "--help"],
     ["imgctl", "report", "--help"], ["imgctl", "data", "check", "digits"],
     ["simctl", "sweep", "configs/fig2.yaml", "--dry-run"],
 ])
