@@ -16,6 +16,7 @@ import numpy as np
 #: A byte whose probability of being non-zero is below this is drawn sparsely.
 SPARSE_BELOW = 0.125
 FRACTION = 2.0 ** -53  # a 53-bit integer times this is a uniform float64 in [0, 1)
+UNIFORM_BITS = 53
 
 
 def byte_distribution(probs):
@@ -56,14 +57,19 @@ class ByteSampler:
         if self.sparse:  # the values of the non-zero bytes: q given v != 0, slots 1..255
             q = np.concatenate([[0.0], q[1:]])
         self.accept, self.alias = alias_table(q)
+        # k * 2^-53 < a exactly when the integer k < ceil(a * 2^53) (a scaling by 2^53 is
+        # exact): the uniform is compared as the integer it is made of, no float pass.
+        self._keep_below = np.ceil(self.accept * 2.0 ** UNIFORM_BITS).astype(np.uint64)
+        # a slot's value: _value_of[s] (its alias) if rejected, _value_of[s + 256] = s if kept
+        self._value_of = np.concatenate([self.alias, np.arange(256)]).astype(np.uint8)
 
     def _values(self, rng, n):
         """n draws from the alias table, uint8 [n]: one 64-bit word each, its low 8 bits the
         slot and its top 53 bits the uniform that accepts the slot or its alias."""
         raw = rng.bit_generator.random_raw(n)
-        slot = (raw & np.uint64(255)).astype(np.intp)
-        u = (raw >> np.uint64(11)).astype(np.float64) * FRACTION
-        return np.where(u < self.accept[slot], slot, self.alias[slot]).astype(np.uint8)
+        slot = raw.view(np.int64) & 255
+        keep = (raw >> np.uint64(64 - UNIFORM_BITS)) < self._keep_below[slot]
+        return self._value_of[slot + (keep.view(np.uint8).astype(np.int64) << 8)]
 
     def draw(self, rng, n):
         """(dense uint8 [n], None) or (positions int64 [k], values uint8 [k])."""

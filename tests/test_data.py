@@ -163,6 +163,27 @@ def test_alias_tables_give_each_byte_value_its_exact_probability(probs):
         np.testing.assert_allclose(implied[1:], q[1:] / (1 - q[0]), rtol=1e-12, atol=1e-18)
 
 
+@pytest.mark.parametrize("probs", [np.tile(6 / (np.arange(1, 9) * np.pi) ** 2, 1),
+                                   6 / (np.arange(9, 17) * np.pi) ** 2])
+def test_a_draw_keeps_its_slot_when_its_53_bit_uniform_is_below_the_slots_acceptance(probs):
+    sampler = ByteSampler(probs)
+    raw = rng_for(0, 7).bit_generator.random_raw(2 ** 16)
+    # words whose uniform sits exactly on a slot's acceptance: the comparison is strict
+    slots = np.arange(256, dtype=np.uint64)
+    edge = np.floor(sampler.accept * 2.0 ** 53).astype(np.uint64)
+    raw = np.concatenate([raw, (edge << np.uint64(11)) | slots,
+                          ((edge - np.uint64(1)) << np.uint64(11)) | slots])
+    slot = (raw & np.uint64(255)).astype(np.intp)
+    u = (raw >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    expected = np.where(u < sampler.accept[slot], slot, sampler.alias[slot]).astype(np.uint8)
+
+    class Words:  # hands the sampler these words as its random stream
+        class bit_generator:
+            random_raw = staticmethod(lambda n: raw[:n])
+
+    np.testing.assert_array_equal(sampler._values(Words, raw.size), expected)
+
+
 def implied_distribution(accept, alias):
     """P(v) of an alias table: slot v kept, or a slot aliased to v taken, over 256 slots."""
     return (accept + np.bincount(alias, weights=1 - accept, minlength=256)) / 256
