@@ -15,8 +15,8 @@ import numpy as np
 
 #: A byte whose probability of being non-zero is below this is drawn sparsely.
 SPARSE_BELOW = 0.125
-FRACTION = 2.0 ** -53  # a 53-bit integer times this is a uniform float64 in [0, 1)
-UNIFORM_BITS = 53
+UNIFORM_BITS = 53  # the top bits of a random 64-bit word that make a uniform float64
+FRACTION = 2.0 ** -UNIFORM_BITS  # a 53-bit integer times this is a uniform in [0, 1)
 
 
 def byte_distribution(probs):

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from irrepro.streams import Role, rng_for
-from simulator.bytes import FRACTION, ByteSampler
+from simulator.bytes import FRACTION, UNIFORM_BITS, ByteSampler
 
 N_FEATURES = 32
 LABEL_BIT = 32
@@ -104,7 +104,7 @@ class DataModel:
                 logodds[first] += self.tables[b][values] - self.tables[b][0]
         # y = +1 with probability 1 / (1 + exp(-logodds)): u < p written without a division,
         # in place (each pass over n floats costs about as much as the arithmetic).
-        u = (rng.bit_generator.random_raw(n) >> np.uint64(11)).astype(np.float64)
+        u = (rng.bit_generator.random_raw(n) >> np.uint64(64 - UNIFORM_BITS)).astype(np.float64)
         u *= FRACTION
         np.negative(logodds, out=logodds)
         np.exp(logodds, out=logodds)
