@@ -249,16 +249,21 @@ class PairedBatches:
 
     def take(self, steps):
         need = steps * self.batch
-        parts, have = [self._pending], self._pending.shape[1]
-        while have < need:
+        # One copy into the contiguous result: a concatenate then a reshape of its first
+        # ``need`` columns copied twice.
+        out = np.empty((2 * self.pairs, need), np.int64)
+        have = 0
+        while True:
+            part = self._pending[:, :need - have]
+            out[:, have:have + part.shape[1]] = part
+            have += part.shape[1]
+            self._pending = self._pending[:, part.shape[1]:]
+            if have == need:
+                return out.reshape(2 * self.pairs, steps, self.batch)
             block = self._queue.get()
             if isinstance(block, BaseException):
                 raise block
-            parts.append(block)
-            have += block.shape[1]
-        joined = np.concatenate(parts, axis=1)
-        self._pending = joined[:, need:]
-        return joined[:, :need].reshape(2 * self.pairs, steps, self.batch)
+            self._pending = block
 
 
 def _fill_pair(block, k, drawn, start):
