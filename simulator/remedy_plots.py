@@ -13,8 +13,9 @@ from irrepro.errors import UserError
 from simulator.config import Setting
 from simulator.curves import line_style, model_name
 from simulator.mitigations import model_examples
-from simulator.plots import final_means, place_labels, plt
+from simulator.plots import place_labels, plt
 from simulator.results import SETTING_COLUMNS
+from simulator.summary import final_means
 
 INTEGER_COLUMNS = {"window", "pairs", "examples", "eval_examples", "seed", "warm_examples",
                    "members", "checkpoints"}
