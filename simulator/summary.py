@@ -15,8 +15,8 @@ from simulator.curves import LABEL_COLUMNS, base_label, curve_columns, curve_lab
 
 METRICS = ("relative_pd", "excess_loss")
 #: How the table heads each metric: the paper's symbols.
-HEADINGS = {"relative_pd": "Delta_r", "excess_loss": "L", "deviation_cosine": "cosine",
-            "pd": "Delta", "loss": "loss"}
+HEADINGS = {"relative_pd": "Delta_r", "absolute_pd": "Delta", "excess_loss": "L",
+            "deviation_cosine": "cosine"}
 
 
 def read_results(paths):
