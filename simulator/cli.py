@@ -146,8 +146,9 @@ def plot(results, out, kind, metric):
 @main.command()
 @click.argument("results", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
-@click.option("--metric", "metrics", multiple=True, default=("relative_pd", "excess_loss"),
-              show_default=True, help="Metric to tabulate (repeat for several).")
+@click.option("--metric", "metrics", multiple=True,
+              help="Metric to tabulate (repeat for several) [default: relative_pd and "
+                   "excess_loss, the paper's Delta_r and L].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the table as CSV here (means, standard errors, pairs).")
 def table(results, metrics, out):
@@ -162,7 +163,7 @@ def table(results, metrics, out):
     """
     from simulator.summary import write_table
 
-    write_table(results, out, metrics, click.echo)
+    write_table(results, out, metrics or None, click.echo)
 
 
 @main.command("plot-weights")

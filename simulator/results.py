@@ -38,17 +38,6 @@ def tidy_frame(setting, metric_rows, extra=None):
     return frame[[*leading, *ROW_COLUMNS, *PROVENANCE_COLUMNS]]
 
 
-def summarise(frame):
-    """Mean and standard error over pairs of each metric at the last checkpoint, one row per
-    (setting, metric)."""
-    last = frame[frame["examples_seen"] == frame.groupby("config_hash")["examples_seen"]
-                 .transform("max")]
-    keys = [c for c in frame.columns
-            if c not in ROW_COLUMNS and c not in PROVENANCE_COLUMNS and c != "pairs"]
-    grouped = last.groupby([*keys, "metric"], dropna=False)["value"]
-    return grouped.agg(mean="mean", sem="sem").reset_index()
-
-
 def weights_path(csv_path):
     """Where the trained weights of the run written to ``csv_path`` go: NAME.weights.npz."""
     path = Path(csv_path)

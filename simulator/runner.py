@@ -5,7 +5,8 @@ from irrepro.durations import ANNOUNCE_SECONDS, format_seconds
 from irrepro.tables import check_writable, write_csv
 from simulator.cost import check_feasible
 from simulator.models import parse_model
-from simulator.results import save_weights, summarise, tidy_frame, weights_path
+from simulator.results import save_weights, tidy_frame, weights_path
+from simulator.summary import run_summary_text
 
 
 def run_one(setting, out, progress=None, weights=False, quiet=False):
@@ -24,17 +25,8 @@ def run_one(setting, out, progress=None, weights=False, quiet=False):
         save_weights(weights_path(out), setting, output, parse_model(setting.model))
     write_csv(frame, out)
     if not quiet:
-        click.echo(format_summary(summarise(frame)))
+        click.echo(run_summary_text(frame))
         click.echo(f"wrote {len(frame)} rows to {out}"
                    + (f" and weights to {weights_path(out)}" if weights else ""))
     return frame
 
-
-def format_summary(summary):
-    """Metric means (± standard error over pairs) at the last checkpoint, as text."""
-    lines = [f"{'metric':<18} {'mean':>12} {'± sem':>10}"]
-    for _, row in summary.iterrows():
-        # One pair has no spread to estimate: say so rather than print NaN.
-        sem = f"{row['sem']:>10.2g}" if row["sem"] == row["sem"] else "  (1 pair: no sem)"
-        lines.append(f"{row['metric']:<18} {row['mean']:>12.4g} {sem}")
-    return "\n".join(lines)

@@ -96,9 +96,25 @@ def table_text(means, metrics=METRICS):
                       for r in rows)
 
 
-def write_table(results, out=None, metrics=METRICS, echo=print):
-    """``simctl table``: print the final means of the result CSVs or sweep folders
-    ``results`` and, given ``out``, write them as CSV (atomically). Returns the frame."""
+def run_summary_text(frame):
+    """One run's tidy frame as text: each metric it holds (the paper's symbol and the CSV's
+    name), its mean ± se over pairs at the last checkpoint, one line per metric, in the frame's
+    order."""
+    metrics = list(dict.fromkeys(frame["metric"]))
+    row = final_means(frame, metrics).iloc[0]
+    names = [f"{HEADINGS[m]} ({m})" if m in HEADINGS else m for m in metrics]
+    width = max(map(len, names))
+    lines = [f"after {int(row['examples']):,} examples, mean over "
+             f"{max(int(row[f'{m}_n']) for m in metrics)} pair(s):"]
+    return "\n".join(lines + [f"  {name:<{width}}  {_cell(row[m], row[f'{m}_sem'], row[f'{m}_n'])}"
+                               for name, m in zip(names, metrics)])
+
+
+def write_table(results, out=None, metrics=None, echo=print):
+    """``simctl table``: print the final means of ``metrics`` (default METRICS) of the result
+    CSVs or sweep folders ``results`` and, given ``out``, write them as CSV (atomically).
+    Returns the frame."""
+    metrics = METRICS if metrics is None else tuple(metrics)
     means = final_means(read_results(results), metrics)
     columns = ["curve", "window", *(f"{m}{s}" for m in metrics for s in ("", "_sem", "_n"))]
     echo(table_text(means, metrics))

@@ -7,7 +7,7 @@ from frames import results_frame
 
 from irrepro.errors import UserError
 from simulator.cli import main
-from simulator.summary import final_means, read_results, table_text
+from simulator.summary import final_means, read_results, run_summary_text, table_text
 
 
 def test_final_means_average_pairs_at_the_last_checkpoint_per_curve_and_window():
@@ -53,6 +53,29 @@ def test_one_pair_is_flagged_in_words_and_a_missing_metric_is_not_measured():
                            "value": 0.5}])
     both = final_means(pd.concat([frame, extra]), ("relative_pd", "deviation_cosine"))
     assert "not measured" in table_text(both, ("relative_pd", "deviation_cosine"))
+
+
+def one_run(frame):
+    """The rows of one setting of ``results_frame``: ReLU diff at z = 2^5."""
+    return frame[(frame["init"] == "diff") & (frame["window"] == 32)]
+
+
+def test_a_run_summary_gives_each_metric_it_holds_at_the_last_checkpoint_in_its_order():
+    lines = run_summary_text(one_run(results_frame())).splitlines()
+    assert lines[0] == "after 1,024 examples, mean over 2 pair(s):"
+    values = [1e-3 * 32 ** 0.5 * (1 + p) for p in (0, 1)]  # its two pairs at 1,024 examples
+    mean, se = np.mean(values), np.std(values, ddof=1) / np.sqrt(2)
+    assert lines[1].split()[:2] == ["Delta_r", "(relative_pd)"]
+    assert lines[1].endswith(f"({mean / 1e-3:.2f} ± {se / 1e-3:.2f})e-3")
+    loss_se = np.std([0.01, 0.011], ddof=1) / np.sqrt(2)
+    assert lines[2].split() == ["L", "(excess_loss)", f"{0.0105:.3g}", "±", f"{loss_se:.2g}"]
+
+
+def test_a_one_pair_run_summary_says_it_has_no_standard_error():
+    frame = one_run(results_frame())
+    text = run_summary_text(frame[frame["pair"] == 0])
+    assert "mean over 1 pair(s)" in text and "(1 pair: no se)" in text
+    assert "nan" not in text.lower()
 
 
 def test_simctl_table_prints_and_writes_the_csv(tmp_path):
