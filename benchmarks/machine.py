@@ -13,10 +13,12 @@ benchmarks.
   one thread and one thread per core.
 - ``fit_seconds(...)``: seconds of ``keras.Model.fit`` on a saved model and saved data, in a
   subprocess that has not imported this project, so TensorFlow runs with its own defaults
-  (oneDNN on), as a user's Keras does. ``import simulator`` sets ``TF_ENABLE_ONEDNN_OPTS=0``
-  for bit-stable reruns; a baseline run under it would be slower than a user's.
+  (oneDNN on, ``XLA_FLAGS`` without the project's in-place flag), as a user's Keras does.
+  ``import simulator`` sets ``TF_ENABLE_ONEDNN_OPTS=0`` for bit-stable reruns; a baseline run
+  under it would be slower than a user's.
 
-This module imports neither TensorFlow nor the project: it is also the subprocesses' script
+This module imports neither TensorFlow nor the project at its top (the parent reads the
+project's XLA flag to strip it): it is also the subprocesses' script
 (``python machine.py numpy-peak | tf-peak | products SPEC.json | fit SPEC.json``).
 """
 import json
@@ -39,6 +41,11 @@ PROJECT_VARIABLES = ("TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS")
 
 def _child_env(drop):
     env = {k: v for k, v in os.environ.items() if k not in drop}
+    from irrepro import XLA_CPU_IN_PLACE  # in the parent only; the child imports nothing of it
+
+    flags = env.pop("XLA_FLAGS", "").replace(XLA_CPU_IN_PLACE, "").strip()
+    if flags:
+        env["XLA_FLAGS"] = flags
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.pop("PYTHONPATH", None)  # the child must not find the project's packages first
     return env

@@ -1,5 +1,7 @@
 """End to end: TensorFlow starts only when a command trains or evaluates a model, so help,
-data checks, plots and comparisons answer at once (README: "Start-up")."""
+data checks, plots and comparisons answer at once (README: "Start-up"); and the environment
+defaults ``import irrepro`` sets before it does."""
+import os
 import subprocess
 import sys
 
@@ -31,6 +33,44 @@ def test_the_tensorflow_gateway_does_start_it_with_the_determinism_defaults():
     code = ("import os\nfrom irrepro.tf import tf\n"
             "assert os.environ['TF_ENABLE_ONEDNN_OPTS'] == '0'")
     assert tensorflow_loaded(code)
+
+
+def xla_flags_after_import(xla_flags=None):
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    if xla_flags is not None:
+        env["XLA_FLAGS"] = xla_flags
+    out = subprocess.run([sys.executable, "-c", "import os, irrepro\n"
+                          "print(os.environ.get('XLA_FLAGS', ''))"],
+                         env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_importing_irrepro_adds_the_in_place_xla_flag_to_the_users_own():
+    from irrepro import XLA_CPU_IN_PLACE
+
+    assert xla_flags_after_import() == XLA_CPU_IN_PLACE
+    assert xla_flags_after_import("--xla_cpu_enable_fast_math=false") == (
+        f"--xla_cpu_enable_fast_math=false {XLA_CPU_IN_PLACE}")
+
+
+def test_a_users_own_setting_of_the_in_place_flag_is_left_as_it_is():
+    mine = "--xla_cpu_copy_insertion_use_region_analysis=false"
+    assert xla_flags_after_import(mine) == mine
+
+
+def test_the_in_place_flag_changes_no_bit_of_a_run(tmp_path):
+    """Without the flag XLA copies the MLP's stacked kernels every step; the CSVs still match."""
+    def run(setting):
+        out = tmp_path / f"{setting}.csv"
+        env = {**os.environ,
+               "XLA_FLAGS": f"--xla_cpu_copy_insertion_use_region_analysis={setting}"}
+        subprocess.run([sys.executable, "-m", "simulator.cli", "run", "--model", "mlp",
+                        "--init", "diff", "--pairs", "2", "--examples", "2^11",
+                        "--eval-examples", "2^10", "--checkpoints", "2", "--out", str(out)],
+                       env=env, capture_output=True, check=True)
+        return out.read_bytes()
+
+    assert run("true") == run("false")
 
 
 @pytest.mark.parametrize("args", [
