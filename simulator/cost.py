@@ -34,8 +34,9 @@ def steps_per_call(family, n_models, batch):
 #: benchmarks/bench_engine.py and step timings of 32 models at batch 32 (2026-12-02, AVX2
 #: machine: linear 29 us, 1 unit 25, 2 units 84, tower 337, [1024, 512] 124 ms): a step's
 #: fixed cost (8 us per compiled step plus 0.5 us per model, and per model 1.7 us for each
-#: small multi-output layer computed as a product and sum, 3.5 us for each larger
-#: multi-output layer, nothing measurable for single-output layers), the products at about
+#: small multi-output layer computed as a product and sum, 1.5 us for each larger
+#: multi-output layer (3.5 us before those became a batched matmul: the tower's step took
+#: 194-244 us on 2026-12-03), nothing measurable for single-output layers), the products at about
 #: 28 GFLOP/s (the MLP's batch-32 weight gradients are far from the machine's square-matrix
 #: peak), plus, per model, example and hidden unit, the activation's passes through memory
 #: and its arithmetic (HIDDEN_UNIT_SECONDS), and data generation on two threads: about 1.1e7
@@ -44,7 +45,7 @@ def steps_per_call(family, n_models, batch):
 STEP_SECONDS = 8e-6
 MODEL_STEP_SECONDS = 0.5e-6
 SMALL_LAYER_STEP_SECONDS = 1.7e-6  # per model
-LAYER_STEP_SECONDS = 3.5e-6  # per model
+LAYER_STEP_SECONDS = 1.5e-6  # per model
 FLOPS_PER_SECOND = 2.8e10
 #: Per model, example and hidden unit, by activation: from the wide model's 1000 units (32
 #: models, batch 32) in smooth.yaml's runs, 1.9 ms a step with SmeLU and 3.4 ms with Swish
