@@ -32,11 +32,14 @@ XLA_CPU_IN_PLACE_SINCE = (2, 21)
 
 
 def _tensorflow_version():
-    try:
-        release = metadata.version("tensorflow")
-    except metadata.PackageNotFoundError:
-        return None
-    return tuple(int(part) for part in release.split(".")[:2] if part.isdigit())
+    """(major, minor) of the installed TensorFlow, read without importing it; None if absent."""
+    for distribution in ("tensorflow", "tensorflow-cpu"):
+        try:
+            release = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+        return tuple(int(part) for part in release.split(".")[:2] if part.isdigit())
+    return None
 
 
 def _add_xla_flag(flag):

@@ -58,6 +58,24 @@ def test_a_users_own_setting_of_the_in_place_flag_is_left_as_it_is():
     assert xla_flags_after_import(mine) == mine
 
 
+def test_the_tensorflow_version_is_read_from_either_distribution(monkeypatch):
+    import irrepro
+
+    def version(installed):
+        def lookup(name):
+            if name not in installed:
+                raise irrepro.metadata.PackageNotFoundError(name)
+            return installed[name]
+        return lookup
+
+    monkeypatch.setattr(irrepro.metadata, "version", version({"tensorflow": "2.21.0"}))
+    assert irrepro._tensorflow_version() == (2, 21)
+    monkeypatch.setattr(irrepro.metadata, "version", version({"tensorflow-cpu": "2.19.1"}))
+    assert irrepro._tensorflow_version() == (2, 19)
+    monkeypatch.setattr(irrepro.metadata, "version", version({}))
+    assert irrepro._tensorflow_version() is None
+
+
 def test_the_in_place_flag_changes_no_bit_of_a_run(tmp_path):
     """Without the flag XLA copies the MLP's stacked kernels every step; the CSVs still match."""
     def run(setting):
