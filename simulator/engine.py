@@ -46,15 +46,23 @@ def make_optimizer(name, lr):
     return keras.optimizers.SGD(learning_rate=schedule, momentum=SGD_MOMENTUM)
 
 
+#: The 8 bits of every byte value, float32 [256, 8]. The features are unpacked by looking up
+#: each of the 4 feature bytes rather than shifting out each of the 32 bits: the same
+#: features, and in one process, alternating, best of 20 calls (32 models, batch 32, 2-core
+#: AVX2 EPYC) the linear step took 22.6 against 26.3 us, the 1-unit step 17.9 against 20.8
+#: and the tower's 222 against 237, with identical weights.
+BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float32)
+FEATURE_BYTE_SHIFTS = np.arange(0, N_FEATURES, 8, dtype=np.int64)
+
+
 def unpack_batch(batch):
     """Packed examples int64 [..., B] -> features float32 [..., B, 32], labels float32 [..., B]."""
-    # The 32 feature bits are unpacked as int32 (the low word, bit-cast): the same values as
-    # shifting the int64s, with half the bytes per lane; a linear model's step ran 1.7x faster.
-    low = tf.cast(batch, tf.int32)
-    x = tf.bitwise.bitwise_and(
-        tf.bitwise.right_shift(low[..., None], tf.range(N_FEATURES, dtype=tf.int32)), 1)
+    byte = tf.bitwise.bitwise_and(tf.bitwise.right_shift(batch[..., None], FEATURE_BYTE_SHIFTS),
+                                  255)
+    x = tf.reshape(tf.gather(BYTE_BITS, tf.cast(byte, tf.int32)),
+                   tf.concat([tf.shape(batch), [N_FEATURES]], 0))
     y = tf.bitwise.bitwise_and(tf.bitwise.right_shift(batch, LABEL_BIT), 1)
-    return tf.cast(x, tf.float32), tf.cast(y, tf.float32)
+    return x, tf.cast(y, tf.float32)
 
 
 def per_model_loss(logits, labels):
