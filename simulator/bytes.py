@@ -19,9 +19,14 @@ UNIFORM_BITS = 53  # the top bits of a random 64-bit word that make a uniform fl
 FRACTION = 2.0 ** -UNIFORM_BITS  # a 53-bit integer times this is a uniform in [0, 1)
 
 
+def byte_bits():
+    """The bits of every byte value, int [256, 8]: entry [v, j] is bit j of v."""
+    return (np.arange(256)[:, None] >> np.arange(8)) & 1
+
+
 def byte_distribution(probs):
     """q(v) float64 [256] of the byte whose features are on with ``probs`` float [8]."""
-    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1
+    bits = byte_bits()
     probs = np.asarray(probs, np.float64)
     return np.prod(np.where(bits == 1, probs, 1.0 - probs), axis=1)
 

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from irrepro.streams import Role, rng_for
-from simulator.bytes import FRACTION, UNIFORM_BITS, ByteSampler
+from simulator.bytes import FRACTION, UNIFORM_BITS, ByteSampler, byte_bits
 
 N_FEATURES = 32
 LABEL_BIT = 32
@@ -114,11 +114,6 @@ class DataModel:
         return packed
 
 
-def _byte_bits():
-    """The bits of every byte value, int [256, 8]."""
-    return (np.arange(256)[:, None] >> np.arange(8)) & 1
-
-
 def _mixture(rng, size):
     """Draws from an equal mixture of N(-2, 1), N(0, 1), N(2, 1)."""
     return rng.normal(rng.choice(MIXTURE_MEANS, size=size), 1.0)
@@ -130,7 +125,7 @@ def linear_model(seed):
     j = np.arange(1, 17)
     probs = np.tile(6.0 / (j * np.pi) ** 2, 2)
     theta = _mixture(rng, N_FEATURES)
-    tables = _byte_bits() @ theta.reshape(4, 8).T  # [256, 4]
+    tables = byte_bits() @ theta.reshape(4, 8).T  # [256, 4]
     return DataModel("linear", probs, np.ascontiguousarray(tables.T), theta)
 
 
@@ -143,7 +138,7 @@ def quadratic_model(seed):
     rows, cols = np.tril_indices(4)
     blocks = np.zeros((8, 4, 4))
     blocks[:, rows, cols] = _mixture(rng, (8, rows.size))
-    bits = _byte_bits()  # [256, 8]: low nibble is block 2b, high nibble block 2b + 1
+    bits = byte_bits()  # [256, 8]: low nibble is block 2b, high nibble block 2b + 1
     low, high = bits[:, :4], bits[:, 4:]
     tables = np.stack([
         np.einsum("vi,ij,vj->v", low, blocks[2 * b], low)

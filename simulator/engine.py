@@ -14,6 +14,7 @@ from irrepro.keras_activations import get_activation
 from irrepro.progress import progress_bar
 from irrepro.streams import Role, rng_for
 from irrepro.tf import keras, tf
+from simulator.bytes import byte_bits
 from simulator.cost import EVAL_CHUNK, check_memory, steps_per_call
 from simulator.data import (
     DATA_MODELS,
@@ -51,7 +52,7 @@ def make_optimizer(name, lr):
 #: features, and in one process, alternating, best of 20 calls (32 models, batch 32, 2-core
 #: AVX2 EPYC) the linear step took 22.6 against 26.3 us, the 1-unit step 17.9 against 20.8
 #: and the tower's 222 against 237, with identical weights.
-BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float32)
+BYTE_BITS = byte_bits().astype(np.float32)
 FEATURE_BYTE_SHIFTS = np.arange(0, N_FEATURES, 8, dtype=np.int64)
 
 
