@@ -1,17 +1,26 @@
 """The stacked engine trains each model exactly as Keras trains it alone."""
+import os
+
 import keras
 import numpy as np
 import pytest
 
 from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
+from irrepro.tf import tf
 from simulator.data import (
     PairedBatches,
     linear_model,
     unpack_features,
     unpack_labels,
 )
-from simulator.engine import StackedTrainer, make_optimizer, run_setting, unpack_batch
+from simulator.engine import (
+    StackedTrainer,
+    make_optimizer,
+    run_setting,
+    train_shards,
+    unpack_batch,
+)
 from simulator.metrics import relative_pd
 from simulator.models import MLP, Wide, _dense_stack, is_small_layer, parse_model, stacked_init
 
@@ -92,6 +101,48 @@ def test_identical_pairs_on_identical_batches_stay_bit_identical():
     engine.train(batches)
     for w in engine.get_weights():
         np.testing.assert_array_equal(w[0], w[1])
+
+
+@pytest.mark.parametrize("optimizer, lr", [("adagrad", 0.1), ("sgd", 0.05)])
+@pytest.mark.parametrize("spec, activation", FAMILIES + [("1024-512", "relu")])
+def test_models_split_into_stacks_on_threads_train_bit_identically_to_one_stack(
+        spec, activation, optimizer, lr):
+    family = Wide(units=16) if spec == "wide16" else parse_model(spec)
+    act = get_activation(activation, 0.5)
+    init = stacked_init(family, 3, False, lambda k, m: rng_for(7, Role.INIT, k, m))
+    steps = 4 if spec == "1024-512" else 40
+    batches = PairedBatches(linear_model(7), 7, 3, 2, BATCH, steps * BATCH).take(steps)
+    features = unpack_features(np.arange(70, dtype=np.int64) * 977).astype(np.float32)
+    results = []
+    for shards in (1, 2, 3):  # 6 models: 6, 4 + 2 and 2 + 2 + 2 in a stack
+        engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), 16,
+                                shards=shards)
+        engine.train(batches)
+        results.append((engine.get_weights(), engine.logits(features)))
+    (weights, logits), others = results[0], results[1:]
+    assert not np.array_equal(weights[0], init[0])
+    for other_weights, other_logits in others:
+        for got, want in zip(other_weights, weights):
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(other_logits, logits)
+
+
+def test_a_coupling_loss_keeps_its_models_in_one_stack():
+    family = MLP((2,))
+    init = stacked_init(family, 1, False, lambda k, m: rng_for(0, Role.INIT, k, m))
+    with pytest.raises(ValueError, match="one stack"):
+        StackedTrainer(family, get_activation("relu"), init, make_optimizer("sgd", 0.1), 8,
+                       loss=lambda logits, labels: tf.reduce_sum(logits), shards=2)
+
+
+def test_the_models_are_split_into_at_most_one_stack_per_core_each_of_whole_pairs():
+    cores = len(os.sched_getaffinity(0))
+    assert train_shards(2) == train_shards(3) == train_shards(1001) == 1
+    assert train_shards(1000) == cores
+    init = stacked_init(MLP(()), 1, False, lambda k, m: rng_for(0, Role.INIT, k, m))
+    with pytest.raises(ValueError, match="whole pairs"):
+        StackedTrainer(MLP(()), get_activation("relu"), init, make_optimizer("sgd", 0.1), 8,
+                       shards=2)
 
 
 def test_in_batch_order_alone_gives_a_tiny_but_nonzero_pd_and_distinct_init_a_larger_one(tiny):
