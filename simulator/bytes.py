@@ -51,8 +51,9 @@ def alias_table(q):
 class ByteSampler:
     """Draws of the byte whose 8 features are on with ``probs`` float [8].
 
-    ``draw(rng, n)`` gives ``(values uint8 [n], None)`` for a dense byte, and for a sparse one
-    ``(positions int64 [k], values uint8 [k])``: the byte is 0 everywhere else.
+    ``draw_into(rng, column, table, logodds)`` draws the byte of n examples: a dense byte
+    from the alias table, a sparse one at geometric-gap positions, from the table of its
+    non-zero values, 0 everywhere else.
     """
 
     def __init__(self, probs):
@@ -68,20 +69,27 @@ class ByteSampler:
         # a slot's value: _value_of[s] (its alias) if rejected, _value_of[s + 256] = s if kept
         self._value_of = np.concatenate([self.alias, np.arange(256)]).astype(np.uint8)
 
-    def _values(self, rng, n):
-        """n draws from the alias table, uint8 [n]: one 64-bit word each, its low 8 bits the
-        slot and its top 53 bits the uniform that accepts the slot or its alias."""
-        raw = rng.bit_generator.random_raw(n)
-        slot = raw.view(np.int64) & 255
-        keep = (raw >> np.uint64(64 - UNIFORM_BITS)) < self._keep_below[slot]
-        return self._value_of[slot + (keep.view(np.uint8).astype(np.int64) << 8)]
+    def values_of(self, raw):
+        """The byte values uint8 [n] drawn by the 64-bit random words ``raw`` uint64 [n]: one
+        word each, its low 8 bits the slot and its top 53 bits the uniform that accepts the
+        slot or its alias."""
+        from simulator import kernels
 
-    def draw(self, rng, n):
-        """(dense uint8 [n], None) or (positions int64 [k], values uint8 [k])."""
+        return kernels.alias_values(raw, self._keep_below, self._value_of)
+
+    def draw_into(self, rng, column, table, logodds):
+        """Draws the byte of n examples into ``column`` uint8 [n] (zero on entry) and adds
+        its log-odds contribution ``table[v]`` (float64 [256]) to ``logodds`` float64 [n]."""
+        from simulator import kernels
+
+        n = column.size
         if not self.sparse:
-            return self._values(rng, n), None
+            values = self.values_of(rng.bit_generator.random_raw(n))
+            kernels.add_dense_byte(values, column, table, logodds)
+            return
         positions = bernoulli_positions(rng, self.nonzero, n)
-        return positions, self._values(rng, positions.size)
+        values = self.values_of(rng.bit_generator.random_raw(positions.size))
+        kernels.add_sparse_byte(positions, values, column, table, logodds)
 
 
 def bernoulli_positions(rng, p, n):

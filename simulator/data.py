@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from irrepro.streams import Role, rng_for
-from simulator.bytes import FRACTION, UNIFORM_BITS, ByteSampler, byte_bits
+from simulator.bytes import ByteSampler, byte_bits
 
 N_FEATURES = 32
 LABEL_BIT = 32
@@ -90,27 +90,17 @@ class DataModel:
         Each feature byte is drawn whole from its exact distribution (simulator.bytes), and
         its log-odds contribution looked up as it is drawn, so the label needs no unpacking.
         """
+        from simulator import kernels
+
         packed = np.zeros(n, dtype=np.int64)
         as_bytes = packed.view(np.uint8).reshape(n, 8)  # byte b of every example, in place
         logodds = np.zeros(n)
         for b, sampler in enumerate(self.bytes):
-            first, values = sampler.draw(rng, n)
-            if values is None:  # dense: first holds every example's byte
-                as_bytes[:, b] = first
-                logodds += self.tables[b][first]
-            else:  # sparse: the byte is 0 except at the positions in first
-                as_bytes[first, b] = values
-                logodds += self.tables[b][0]
-                logodds[first] += self.tables[b][values] - self.tables[b][0]
-        # y = +1 with probability 1 / (1 + exp(-logodds)): u < p written without a division,
-        # in place (each pass over n floats costs about as much as the arithmetic).
-        u = (rng.bit_generator.random_raw(n) >> np.uint64(64 - UNIFORM_BITS)).astype(np.float64)
-        u *= FRACTION
+            sampler.draw_into(rng, as_bytes[:, b], self.tables[b], logodds)
+        raw = rng.bit_generator.random_raw(n)
         np.negative(logodds, out=logodds)
         np.exp(logodds, out=logodds)
-        logodds += 1.0
-        u *= logodds
-        as_bytes[:, LABEL_BIT // 8] = (u < 1.0).view(np.uint8) << (LABEL_BIT % 8)
+        kernels.set_labels(raw, logodds, as_bytes[:, LABEL_BIT // 8], LABEL_BIT % 8)
         return packed
 
 

@@ -5,7 +5,7 @@ from scipy.special import expit
 
 from irrepro.streams import rng_for
 from simulator import data as data_module
-from simulator.bytes import ByteSampler, alias_table, byte_distribution
+from simulator.bytes import ByteSampler, alias_table, bernoulli_positions, byte_distribution
 from simulator.data import (
     ExampleStream,
     PairedBatches,
@@ -177,11 +177,42 @@ def test_a_draw_keeps_its_slot_when_its_53_bit_uniform_is_below_the_slots_accept
     u = (raw >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
     expected = np.where(u < sampler.accept[slot], slot, sampler.alias[slot]).astype(np.uint8)
 
-    class Words:  # hands the sampler these words as its random stream
-        class bit_generator:
-            random_raw = staticmethod(lambda n: raw[:n])
+    np.testing.assert_array_equal(sampler.values_of(raw), expected)
 
-    np.testing.assert_array_equal(sampler._values(Words, raw.size), expected)
+
+def numpy_sample(model, rng, n):
+    """DataModel.sample written with NumPy operations, one pass each: the same random words
+    in the same order, the label from u < 1 / (1 + exp(-logodds))."""
+    packed = np.zeros(n, dtype=np.int64)
+    as_bytes = packed.view(np.uint8).reshape(n, 8)
+    logodds = np.zeros(n)
+    for b, sampler in enumerate(model.bytes):
+        if sampler.sparse:
+            where = bernoulli_positions(rng, sampler.nonzero, n)
+        else:
+            where = np.arange(n)
+        raw = rng.bit_generator.random_raw(where.size)
+        slot = (raw & np.uint64(255)).astype(np.intp)
+        u = (raw >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+        values = np.where(u < sampler.accept[slot], slot, sampler.alias[slot]).astype(np.uint8)
+        as_bytes[where, b] = values
+        if sampler.sparse:
+            logodds += model.tables[b][0]
+            logodds[where] += model.tables[b][values] - model.tables[b][0]
+        else:
+            logodds += model.tables[b][values]
+    u = (rng.bit_generator.random_raw(n) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    as_bytes[:, 4] = u * (np.exp(-logodds) + 1.0) < 1.0
+    return packed
+
+
+@pytest.mark.parametrize("make", [linear_model, quadratic_model])
+@pytest.mark.parametrize("n", [1, 7, 1000, 2 ** 16 + 3])
+def test_the_compiled_sampler_draws_bit_for_bit_what_numpy_arithmetic_draws(make, n):
+    model = make(3)
+    for seed in range(3):
+        np.testing.assert_array_equal(model.sample(rng_for(seed, n), n),
+                                      numpy_sample(model, rng_for(seed, n), n))
 
 
 def implied_distribution(accept, alias):

@@ -18,21 +18,26 @@ NO_TRAINING = ["irrepro", "irrepro.cli", "irrepro.config", "irrepro.activations"
                "image_experiments.cnn", "image_experiments.datasets"]
 
 
-def tensorflow_loaded(code):
+def loaded(module, code):
+    """Whether ``module`` is imported after running ``code`` in a fresh interpreter."""
     out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys\n"
-                          "print('tensorflow' in sys.modules)"],
+                          f"print({module!r} in sys.modules)"],
                          capture_output=True, text=True, check=True)
     return out.stdout.strip().splitlines()[-1] == "True"
 
 
 def test_modules_that_train_nothing_leave_tensorflow_out():
-    assert not tensorflow_loaded("\n".join(f"import {name}" for name in NO_TRAINING))
+    assert not loaded("tensorflow", "\n".join(f"import {name}" for name in NO_TRAINING))
+
+
+def test_commands_that_draw_no_examples_leave_numba_out():
+    assert not loaded("numba", "\n".join(f"import {name}" for name in NO_TRAINING))
 
 
 def test_the_tensorflow_gateway_does_start_it_with_the_determinism_defaults():
     code = ("import os\nfrom irrepro.tf import tf\n"
             "assert os.environ['TF_ENABLE_ONEDNN_OPTS'] == '0'")
-    assert tensorflow_loaded(code)
+    assert loaded("tensorflow", code)
 
 
 def xla_flags_after_import(xla_flags=None):
@@ -103,11 +108,11 @@ def test_commands_that_train_nothing_answer_without_tensorflow(args):
     code = (f"import sys\nfrom {tool} import main\n"
             f"try:\n    main({args[1:]!r}, prog_name={args[0]!r})\n"
             "except SystemExit as done:\n    assert not done.code, done.code")
-    assert not tensorflow_loaded(code)
+    assert not loaded("tensorflow", code)
 
 
 def test_an_impossible_size_is_refused_before_tensorflow_starts():
     code = ("import sys\nfrom simulator.cli import main\n"
             "try:\n    main(['run', '--examples', '2^46', '--out', '/tmp/never.csv'])\n"
             "except SystemExit as done:\n    assert done.code == 2, done.code")
-    assert not tensorflow_loaded(code)
+    assert not loaded("tensorflow", code)
