@@ -39,9 +39,12 @@ def steps_per_call(family, n_models, batch):
 #: 194-244 us on 2026-12-03), nothing measurable for single-output layers), the products at about
 #: 28 GFLOP/s (the MLP's batch-32 weight gradients are far from the machine's square-matrix
 #: peak), plus, per model, example and hidden unit, the activation's passes through memory
-#: and its arithmetic (HIDDEN_UNIT_SECONDS), and data generation on two threads: about 1.1e7
-#: pair-examples per second, 7e6 when a window (2^22 examples or more) is shuffled at memory
-#: latency.
+#: and its arithmetic (HIDDEN_UNIT_SECONDS), and data generation on two threads: about 2.2e7
+#: pair-examples per second since the sampler's loops are compiled (1.1e7 before on the AVX2
+#: machine; the paper-scale linear run, 2^30 pair-examples, took 51 s on 2026-12-03's AVX-512
+#: machine), 7e6 when a window (2^22 examples or more) is shuffled at memory latency. Since
+#: 2026-12-03 the models also train as one stack per core (the tower 1.5x faster in wall
+#: time); the step rates above are one stack's, so they read high where that helps.
 STEP_SECONDS = 8e-6
 MODEL_STEP_SECONDS = 0.5e-6
 SMALL_LAYER_STEP_SECONDS = 1.7e-6  # per model
@@ -53,7 +56,7 @@ FLOPS_PER_SECOND = 2.8e10
 #: ReLU 2.08, Swish 2.86), which a run's evaluations and data threads stretch by about 1.2.
 HIDDEN_UNIT_SECONDS = {"identity": 0.55e-9, "smelu": 0.55e-9, "relu": 1.15e-9,
                        "swish": 2.0e-9}
-DATA_PAIR_EXAMPLES_PER_SECOND = 1.1e7
+DATA_PAIR_EXAMPLES_PER_SECOND = 2.2e7
 LARGE_WINDOW_PAIR_EXAMPLES_PER_SECOND = 7e6
 LARGE_WINDOW_EXAMPLES = 2 ** 22
 #: Training and data generation share the 2 cores: the shorter of the two adds about half its
