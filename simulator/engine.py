@@ -86,7 +86,9 @@ def train_shards(n_models):
     that differ in the last bit from those of one stack), of an even number it did not."""
     if tf.config.list_physical_devices("GPU") or n_models % 2:
         return 1
-    return max(1, min(n_models // 2, len(os.sched_getaffinity(0))))
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else os.cpu_count() or 1)  # the cores this process may use, where the OS says
+    return max(1, min(n_models // 2, cores))
 
 
 class _Stack:

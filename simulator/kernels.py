@@ -1,8 +1,8 @@
 """The example sampler's inner loops, compiled by Numba: each makes one pass over its arrays
-where NumPy made one per operation (DataModel.sample: 54 against 15 ns an example for the
-linear model, 88 against 21 for the quadratic, bit-identical draws; 2-core AVX2 EPYC). They
-release the GIL, so the data threads draw in parallel. Imported on first draw, so commands
-that draw nothing do not start Numba.
+where NumPy made one per operation (DataModel.sample: 19 against 48 ns an example for the
+linear model, 23 against 42 for the quadratic, bit-identical draws; 2-core AVX-512 EPYC, best
+of 30). They release the GIL, so the data threads draw in parallel. Imported on first draw,
+so commands that draw nothing do not start Numba.
 
 The random words come from NumPy's generator and the exponential from NumPy, so the draws are
 bit for bit those of the NumPy arithmetic the loops replaced (tests/test_data.py checks it).
