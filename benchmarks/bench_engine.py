@@ -49,11 +49,11 @@ def naive_throughput(family, examples):
     """Model-examples/s of generating one model's data here and calling fit on it in a
     subprocess with TensorFlow's defaults (machine.fit_seconds)."""
     data = linear_model(0)
+    warm = data.sample(rng_for(0, 0), BATCH * 4)  # also loads the sampler's compiled loops
     start = time.perf_counter()
     packed = data.sample(rng_for(1, 0), examples)
     x, y = unpack_features(packed).astype(np.float32), unpack_labels(packed)[:, None]
     generate = time.perf_counter() - start
-    warm = data.sample(rng_for(0, 0), BATCH * 4)
     with tempfile.TemporaryDirectory() as tmp:
         model_path, data_path = os.path.join(tmp, "m.keras"), os.path.join(tmp, "d.npz")
         family.keras_model(get_activation("relu")).save(model_path)
