@@ -4,7 +4,9 @@ The models' weights are stacked along a leading model axis and one XLA-compiled
 ``tf.while_loop`` runs many mini-batch steps per call, each step updating every model. The
 loss is the *sum* of the per-model mean losses, so each model's gradient is exactly the one it
 would get alone, and the Keras optimizers (AdaGrad, SGD) update the stacked variables
-element-wise, exactly as they would update each model alone. Nothing couples the models.
+element-wise, exactly as they would update each model alone. Nothing couples the models, so
+on a CPU they are split into one stack per core, each stack's loop on its own thread
+(``train_shards``).
 """
 import dataclasses
 import os
