@@ -6,8 +6,9 @@ Throughput is model-examples per second, data generation included: the engine tr
 calls ``fit`` on them, one model at a time, in a subprocess that has not imported this project
 (TensorFlow's own defaults, oneDNN on: benchmarks/machine.py). Compilation is excluded from
 both (one warm-up). The same run measures the machine's float32 matmul peak and memory
-bandwidth and prints each engine's GFLOP/s as a share of the peak, and for the MLP the share
-of its roofline bound.
+bandwidth and prints each engine's GFLOP/s as a share of the peak, and its number of stacks;
+where the models are split for the cache (the MLP), also what one step of all models at once
+could reach at best.
 
     python benchmarks/bench_engine.py                 # linear, tower, 1024-512 (~5 min)
     python benchmarks/bench_engine.py --paper-scale   # also the 2^26-example linear run
@@ -24,25 +25,23 @@ import irrepro  # noqa: F401  (environment defaults before TensorFlow loads)
 from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
 from simulator.config import Setting
-from simulator.cost import n_parameters, steps_per_call
+from simulator.cost import n_parameters
 from simulator.data import PairedBatches, linear_model, unpack_features, unpack_labels
 from simulator.engine import (
     ADAGRAD_INITIAL_ACCUMULATOR,
     StackedTrainer,
     make_optimizer,
     run_setting,
+    train_shards,
+    usable_cores,
 )
 from simulator.models import parse_model, stacked_init
 
 BATCH = 32
-#: Bytes per parameter an AdaGrad step must move at least when the weights do not fit in
-#: cache: read w (forward), read w (backward), and a fused update reading the accumulator and
-#: writing w and the accumulator, float32 each. An unfused update (gradient written, then
-#: read with w and accumulator) moves 32.
+#: Bytes per parameter and model one AdaGrad step over all models at once moves at least when
+#: the weights do not stay in cache: read w (forward), read w (backward), and a fused update
+#: reading the accumulator and writing w and the accumulator, float32 each.
 STEP_BYTES_PER_PARAMETER = 20
-#: Weights larger than this are taken to stream from memory every step (about L2 + L3 of a
-#: 2-core EPYC share: 2 + 32 MiB).
-CACHE_BYTES = 32 * 2 ** 20
 
 
 def naive_throughput(family, examples):
@@ -70,8 +69,7 @@ def engine_throughput(family, pairs, examples):
     """Model-examples/s of the stacked engine training 2 * pairs models together."""
     init = stacked_init(family, pairs, True, lambda k, m: rng_for(0, Role.INIT, k, m))
     trainer = StackedTrainer(family, get_activation("relu"), init,
-                             make_optimizer("adagrad", 0.1),
-                             steps_per_call(family, 2 * pairs, BATCH))
+                             make_optimizer("adagrad", 0.1), BATCH)
     warm = PairedBatches(linear_model(0), 0, pairs, 1, BATCH, BATCH * trainer.steps_per_call)
     trainer.train(warm.take(trainer.steps_per_call))  # compile
     steps = examples // BATCH
@@ -83,7 +81,7 @@ def engine_throughput(family, pairs, examples):
 CASES = [  # model, examples per model for fit, examples per model for the engine
     ("linear", 2 ** 14, 2 ** 20),
     ("tower", 2 ** 14, 2 ** 18),
-    ("mlp", 2 ** 12, 2 ** 12),  # 128 steps: 32 (2^10) moved 20-27% of peak between runs
+    ("mlp", 2 ** 12, 2 ** 13),  # 256 steps: 32 (2^10) moved 20-27% of peak between runs
 ]
 
 
@@ -101,8 +99,9 @@ def step_products(family, models):
 
 
 def shape_bound_seconds(family, models, bandwidth):
-    """A step's lower bound from its own products: each at NumPy's best rate at its shape,
-    plus the AdaGrad update's traffic at the bandwidth (weights that exceed the cache)."""
+    """Seconds of one step of all ``models`` at once, as a per-step stack of them would run
+    at best: each product at NumPy's best rate at its shape, plus the AdaGrad update's
+    traffic at the bandwidth (weights streamed from memory)."""
     products = machine.products_seconds(step_products(family, models))
     update = STEP_BYTES_PER_PARAMETER * n_parameters(family) * models / (bandwidth * 1e9)
     return sum(products) + update
@@ -126,7 +125,7 @@ def main():
     peak, bandwidth = machine.matmul_peak(), machine.memory_bandwidth()
     machine.print_machine(peak, bandwidth)
     print(f"{'model':<10} {'fit (ex/s)':>11} {'engine (ex/s)':>14} {'ratio':>7} "
-          f"{'GFLOP/s':>8} {'of peak':>8} {'of roofline':>12}")
+          f"{'GFLOP/s':>8} {'of peak':>8} {'stacks':>7}")
     for name, fit_examples, engine_examples in CASES:
         if name not in args.models:
             continue
@@ -136,24 +135,17 @@ def main():
         # 6 flops per parameter and example: forward, and the two gradient products.
         params = n_parameters(family)
         gflops = 6.0 * params * fast / 1e9
-        steps_per_s = fast / (2 * args.pairs * BATCH)
-        step_flops = 6.0 * params * 2 * args.pairs * BATCH
-        step_bytes = STEP_BYTES_PER_PARAMETER * params * 2 * args.pairs
-        bound = machine.roofline_seconds(step_flops, step_bytes, peak["gflops"], bandwidth)
-        # The memory bound applies only where the stacked weights cannot stay in cache.
-        binds = 4 * params * 2 * args.pairs > CACHE_BYTES
+        stacks = train_shards(2 * args.pairs, family)
         print(f"{family.name:<10} {naive:>11.3g} {fast:>14.3g} {fast / naive:>6.0f}x "
-              f"{gflops:>8.1f} {gflops / peak['gflops']:>8.1%} "
-              f"{format(bound * steps_per_s, '.1%') if binds else '-':>12}", flush=True)
-        if binds:
+              f"{gflops:>8.1f} {gflops / peak['gflops']:>8.1%} {stacks:>7}", flush=True)
+        if stacks > usable_cores():  # split for the cache: against the one-stack layout
+            step_flops = 6.0 * params * 2 * args.pairs * BATCH
             shape_bound = shape_bound_seconds(family, 2 * args.pairs, bandwidth)
-            print(f"{'':<10} its step's products at their own shapes (NumPy's best there) "
-                  f"and its update traffic: {shape_bound * 1e3:.0f} ms a step, "
-                  f"{step_flops / shape_bound / 1e9:.0f} GFLOP/s; the engine reaches "
-                  f"{shape_bound * steps_per_s:.0%} of that", flush=True)
-    print(f"roofline: a step's 6 flops per parameter and example at the peak, or its "
-          f"{STEP_BYTES_PER_PARAMETER} bytes per parameter and model at the bandwidth, "
-          f"whichever is longer (shown where the weights exceed {CACHE_BYTES >> 20} MiB)")
+            print(f"{'':<10} one step of all {2 * args.pairs} models at once, its products at "
+                  f"NumPy's best at their shapes and its update's traffic at the bandwidth: "
+                  f"{shape_bound * 1e3:.0f} ms a step, {step_flops / shape_bound / 1e9:.0f} "
+                  f"GFLOP/s; the engine's stacks: {gflops / (step_flops / shape_bound / 1e9):.1f}x "
+                  f"that", flush=True)
     if args.paper_scale:
         setting = Setting(model="linear", activation="identity", window=2 ** 10,
                           pairs=16, examples=2 ** 26)

@@ -191,12 +191,6 @@ def _fit(spec_path):
             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "TensorFlow's default")}
 
 
-def roofline_seconds(flops, bytes_moved, peak_gflops, bandwidth_gbs):
-    """The lower bound of a computation's time: the longer of its flops at the peak and its
-    memory traffic at the bandwidth."""
-    return max(flops / (peak_gflops * 1e9), bytes_moved / (bandwidth_gbs * 1e9))
-
-
 def describe_machine():
     """'<CPU model> (<n> cores)' from /proc/cpuinfo."""
     name = "unknown CPU"

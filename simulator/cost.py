@@ -126,7 +126,8 @@ def memory_estimate(setting, family):
     widths = [int(np.prod(s)) for s in family.shapes if len(s) == 1]
     weights = 6 * 4 * n_models * n_parameters(family)  # weights, slots, gradients, copies
     activations = 4 * 4 * n_models * setting.batch * (N_FEATURES + sum(widths))
-    call = 3 * 8 * n_models * steps_per_call(family, n_models, setting.batch) * setting.batch
+    # A call's steps are set per stack, the most for the smallest stack (a pair).
+    call = 3 * 8 * n_models * steps_per_call(family, 2, setting.batch) * setting.batch
     window = setting.window * setting.batch
     group = max(window, BLOCK_EXAMPLES)  # examples (int64) of every pair, orders (int32)
     shuffles = 8 * setting.pairs * group + 4 * n_models * group

@@ -7,7 +7,7 @@ import numpy as np
 from irrepro.keras_activations import get_activation
 from irrepro.progress import progress_bar
 from simulator import mitigations
-from simulator.cost import check_memory, steps_per_call
+from simulator.cost import check_memory
 from simulator.data import DATA_MODELS, PairedBatches, evaluation_set
 from simulator.engine import RunOutput, StackedTrainer, evaluate, make_optimizer
 from simulator.mitigation_losses import training_loss
@@ -20,8 +20,7 @@ def train_teachers(setting, family, activation, data_model, weights, spec):
     rows = np.flatnonzero(np.arange(len(weights[0])) % spec.group < spec.teachers)
     members = 2 * setting.pairs
     trainer = StackedTrainer(family, activation, [w[rows] for w in weights],
-                             make_optimizer(setting.optimizer, setting.lr),
-                             steps_per_call(family, rows.size, setting.batch))
+                             make_optimizer(setting.optimizer, setting.lr), setting.batch)
     feed = PairedBatches(data_model, setting.seed, setting.pairs, setting.window,
                          setting.batch, setting.examples)
     trainer.train_from(feed, setting.steps, rows=np.repeat(np.arange(members), spec.teachers))
@@ -42,8 +41,7 @@ def run_mitigation(setting, progress=False):
         train_teachers(setting, family, activation, data_model, weights, spec)
     members = 2 * setting.pairs
     trainer = StackedTrainer(family, activation, weights,
-                             make_optimizer(setting.optimizer, setting.lr),
-                             steps_per_call(family, members * spec.group, setting.batch),
+                             make_optimizer(setting.optimizer, setting.lr), setting.batch,
                              loss=training_loss(setting))
     batches = PairedBatches(data_model, setting.seed, setting.pairs, setting.window,
                             setting.batch, setting.examples)

@@ -44,17 +44,43 @@ def is_small_layer(fan_in, fan_out):
     return fan_out >= 2 and fan_in * fan_out <= SMALL_LAYER_WEIGHTS
 
 
+def batch_sum(t):
+    """The sum over axis 1 (the mini-batch) of t [n, B, o] -> [n, o], as halves added
+    elementwise, an order of additions that does not depend on n."""
+    from irrepro.tf import tf
+
+    while t.shape[1] > 1:
+        half = t.shape[1] // 2
+        total = t[:, :half] + t[:, half:2 * half]
+        t = tf.concat([total, t[:, 2 * half:]], axis=1) if t.shape[1] % 2 else total
+    return t[:, 0]
+
+
+def _add_bias(z, bias):
+    """z [n, B, o] + bias [n, o] per model, whose bias gradient is ``batch_sum``: XLA's own
+    reduction over the batch rounds differently with the number of stacked models (256-128,
+    AdaGrad: 2 models gave bias gradients one last bit away from those of 4 or more), and a
+    model's weights must not depend on the stack it trains in (train_shards)."""
+    from irrepro.tf import tf
+
+    @tf.custom_gradient
+    def add(z, bias):
+        return z + bias[:, None, :], lambda dz: (dz, batch_sum(dz))
+
+    return add(z, bias)
+
+
 def _dense_stack(h, kernel, bias):
     """Per-model dense layer: h [n, B, i], kernel [n, i, o], bias [n, o] -> [n, B, o]."""
     from irrepro.tf import tf
 
     if is_small_layer(*kernel.shape[-2:]):
-        return tf.reduce_sum(h[..., :, None] * kernel[:, None], axis=-2) + bias[:, None, :]
+        return _add_bias(tf.reduce_sum(h[..., :, None] * kernel[:, None], axis=-2), bias)
     # A batched matmul rather than the equal einsum because it measured faster: the tower's
     # step 194-202 against 212-215 us, the [1024, 512] step 64-70 against 73-76 ms (32 models,
     # batch 32), with bit-identical weights for every family. Why XLA compiles the two
     # differently was not established.
-    return tf.matmul(h, kernel) + bias[:, None, :]
+    return _add_bias(tf.matmul(h, kernel), bias)
 
 
 class MLP:

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+import simulator.engine as engine_module
 from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
 from irrepro.tf import tf
@@ -15,14 +16,24 @@ from simulator.data import (
     unpack_labels,
 )
 from simulator.engine import (
+    DEFAULT_CACHE_BYTES,
     StackedTrainer,
+    last_level_cache_bytes,
     make_optimizer,
     run_setting,
     train_shards,
     unpack_batch,
 )
 from simulator.metrics import relative_pd
-from simulator.models import MLP, Wide, _dense_stack, is_small_layer, parse_model, stacked_init
+from simulator.models import (
+    MLP,
+    Wide,
+    _dense_stack,
+    batch_sum,
+    is_small_layer,
+    parse_model,
+    stacked_init,
+)
 
 STEPS, BATCH = 200, 32
 
@@ -33,7 +44,8 @@ def train_both_ways(family, activation, optimizer, lr, same_init=False):
     init = stacked_init(family, 1, same_init, lambda k, m: rng_for(4, Role.INIT, k, m))
     batches = PairedBatches(linear_model(4), 4, 1, 1, BATCH, STEPS * BATCH).take(STEPS)
     # 64 steps per call makes the last call a padded one (200 = 3 * 64 + 8).
-    engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), 64)
+    engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), BATCH,
+                            steps_per_call=64)
     engine.train(batches)
     twins = []
     for m in range(2):
@@ -84,6 +96,35 @@ def test_small_and_large_layers_compute_the_per_model_matrix_product(fan_in, fan
     np.testing.assert_allclose(got, h @ kernel + bias[:, None], rtol=1e-5, atol=1e-5)
 
 
+def halves_sum(t):
+    """NumPy reference of batch_sum's order: add the first and second halves of axis 1,
+    carrying an odd last row, until one row is left."""
+    while t.shape[1] > 1:
+        half = t.shape[1] // 2
+        total = t[:, :half] + t[:, half:2 * half]
+        t = np.concatenate([total, t[:, 2 * half:]], axis=1) if t.shape[1] % 2 else total
+    return t[:, 0]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 7, 32, 33])
+def test_the_batch_sum_adds_halves_in_a_fixed_order_and_sums_the_batch(batch):
+    t = np.random.default_rng(batch).normal(size=(3, batch, 5)).astype(np.float32)
+    got = batch_sum(tf.constant(t)).numpy()
+    np.testing.assert_array_equal(got, halves_sum(t))
+    np.testing.assert_allclose(got, t.astype(np.float64).sum(axis=1), rtol=1e-5, atol=1e-5)
+
+
+def test_a_dense_layers_bias_gradient_is_the_batch_sum_of_its_output_gradient():
+    rng = np.random.default_rng(2)
+    h, kernel = rng.normal(size=(2, 9, 4)), rng.normal(size=(2, 4, 3))
+    bias = tf.Variable(rng.normal(size=(2, 3)).astype(np.float32))
+    weights = rng.normal(size=(2, 9, 3)).astype(np.float32)
+    with tf.GradientTape() as tape:
+        out = _dense_stack(h.astype(np.float32), kernel.astype(np.float32), bias)
+        loss = tf.reduce_sum(out * weights)
+    np.testing.assert_array_equal(tape.gradient(loss, bias).numpy(), halves_sum(weights))
+
+
 @pytest.mark.parametrize("family", [MLP(()), MLP((16, 8, 4, 2)), MLP((1024, 512)), Wide()])
 def test_stacked_weights_have_the_keras_twins_layout(family):
     init = family.init(np.random.default_rng(0))
@@ -97,14 +138,15 @@ def test_identical_pairs_on_identical_batches_stay_bit_identical():
     batches = PairedBatches(linear_model(0), 0, 1, 1, BATCH, 100 * BATCH).take(100)
     batches[1] = batches[0]  # both members see one order
     engine = StackedTrainer(family, get_activation("relu"), init, make_optimizer("adagrad", 0.1),
-                            32)
+                            BATCH, steps_per_call=32)
     engine.train(batches)
     for w in engine.get_weights():
         np.testing.assert_array_equal(w[0], w[1])
 
 
 @pytest.mark.parametrize("optimizer, lr", [("adagrad", 0.1), ("sgd", 0.05)])
-@pytest.mark.parametrize("spec, activation", FAMILIES + [("1024-512", "relu")])
+@pytest.mark.parametrize("spec, activation",
+                         FAMILIES + [("256-128", "relu"), ("1024-512", "relu")])
 def test_models_split_into_stacks_on_threads_train_bit_identically_to_one_stack(
         spec, activation, optimizer, lr):
     family = Wide(units=16) if spec == "wide16" else parse_model(spec)
@@ -115,8 +157,8 @@ def test_models_split_into_stacks_on_threads_train_bit_identically_to_one_stack(
     features = unpack_features(np.arange(70, dtype=np.int64) * 977).astype(np.float32)
     results = []
     for shards in (1, 2, 3):  # 6 models: 6, 4 + 2 and 2 + 2 + 2 in a stack
-        engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), 16,
-                                shards=shards)
+        engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), BATCH,
+                                shards=shards, steps_per_call=16)
         engine.train(batches)
         results.append((engine.get_weights(), engine.logits(features)))
     (weights, logits), others = results[0], results[1:]
@@ -131,18 +173,39 @@ def test_a_coupling_loss_keeps_its_models_in_one_stack():
     family = MLP((2,))
     init = stacked_init(family, 1, False, lambda k, m: rng_for(0, Role.INIT, k, m))
     with pytest.raises(ValueError, match="one stack"):
-        StackedTrainer(family, get_activation("relu"), init, make_optimizer("sgd", 0.1), 8,
-                       loss=lambda logits, labels: tf.reduce_sum(logits), shards=2)
+        StackedTrainer(family, get_activation("relu"), init, make_optimizer("sgd", 0.1), BATCH,
+                       steps_per_call=8, loss=lambda logits, labels: tf.reduce_sum(logits),
+                       shards=2)
 
 
-def test_the_models_are_split_into_at_most_one_stack_per_core_each_of_whole_pairs():
-    cores = len(os.sched_getaffinity(0))
-    assert train_shards(2) == train_shards(3) == train_shards(1001) == 1
-    assert train_shards(1000) == cores
+def test_small_models_are_split_into_one_stack_per_core_each_of_whole_pairs():
+    cores, tower = len(os.sched_getaffinity(0)), parse_model("tower")
+    assert train_shards(2, tower) == train_shards(3, tower) == train_shards(1001, tower) == 1
+    assert train_shards(1000, tower) == cores
     init = stacked_init(MLP(()), 1, False, lambda k, m: rng_for(0, Role.INIT, k, m))
     with pytest.raises(ValueError, match="whole pairs"):
-        StackedTrainer(MLP(()), get_activation("relu"), init, make_optimizer("sgd", 0.1), 8,
-                       shards=2)
+        StackedTrainer(MLP(()), get_activation("relu"), init, make_optimizer("sgd", 0.1), BATCH,
+                       steps_per_call=8, shards=2)
+
+
+def test_large_models_are_split_until_a_stacks_state_fits_half_a_cores_cache_share(
+        monkeypatch):
+    monkeypatch.setattr(engine_module, "usable_cores", lambda: 2)
+    monkeypatch.setattr(engine_module, "last_level_cache_bytes", lambda: 32 * 2 ** 20)
+    # 8 MiB a stack: 3 float32 arrays of 559,105 parameters are 6.7 MB a [1024, 512] model,
+    # 1.8 MB a 512-256 model and 0.49 MB a 256-128 model.
+    assert train_shards(32, parse_model("1024-512")) == 16  # a pair, the fewest, exceeds it
+    assert train_shards(32, parse_model("512-256")) == 8
+    assert train_shards(32, parse_model("256-128")) == 2
+    assert train_shards(32, parse_model("tower")) == 2
+
+
+def test_the_last_level_cache_is_the_largest_cache_sysfs_lists(tmp_path):
+    for index, size in enumerate(["48K", "2048K", "32768K"]):
+        (tmp_path / f"index{index}").mkdir()
+        (tmp_path / f"index{index}" / "size").write_text(size + "\n")
+    assert last_level_cache_bytes(str(tmp_path)) == 32 * 2 ** 20
+    assert last_level_cache_bytes(str(tmp_path / "absent")) == DEFAULT_CACHE_BYTES
 
 
 def test_in_batch_order_alone_gives_a_tiny_but_nonzero_pd_and_distinct_init_a_larger_one(tiny):

@@ -114,7 +114,8 @@ def test_coupled_losses_train_as_per_model_keras_twins(name, optimizer, lr):
                                          for e in range(g)])]
     batches = PairedBatches(linear_model(5), 5, 1, 1, BATCH, STEPS * BATCH).take(STEPS)[:1]
     loss = codistill_loss(g, w, t) if name == "codistill" else antidistill_loss(g, w * 4)
-    engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), 64, loss=loss)
+    engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), BATCH,
+                            steps_per_call=64, loss=loss)
     engine.train(np.repeat(batches, g, axis=0))
     twins = keras_twins(family, act, init, optimizer, lr)
     for step in batches[0]:
@@ -143,8 +144,8 @@ def test_distillation_trains_the_student_as_a_keras_twin_and_leaves_the_teacher(
     student = family.init(rng_for(6, Role.INIT, 0, 0, 1))
     init = [np.stack(pair) for pair in zip(teacher, student)]
     batches = PairedBatches(linear_model(6), 6, 1, 1, BATCH, STEPS * BATCH).take(STEPS)[:1]
-    engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), 64,
-                            loss=distill_loss(1, w, t))
+    engine = StackedTrainer(family, act, init, make_optimizer(optimizer, lr), BATCH,
+                            steps_per_call=64, loss=distill_loss(1, w, t))
     engine.train(np.repeat(batches, 2, axis=0))
     teacher_twin = family.keras_model(act)
     teacher_twin.set_weights(teacher)
