@@ -13,9 +13,8 @@ benchmarks.
   one thread and one thread per core.
 - ``fit_seconds(...)``: seconds of ``keras.Model.fit`` on a saved model and saved data, in a
   subprocess that has not imported this project, so TensorFlow runs with its own defaults
-  (oneDNN on, ``XLA_FLAGS`` without the project's in-place flag), as a user's Keras does.
-  ``import simulator`` sets ``TF_ENABLE_ONEDNN_OPTS=0`` for bit-stable reruns; a baseline run
-  under it would be slower than a user's.
+  (oneDNN as TensorFlow decides, op determinism off, ``XLA_FLAGS`` without the project's
+  in-place flag), as a user's Keras does, whatever the calling shell set for the project.
 
 This module imports neither TensorFlow nor the project at its top (the parent reads the
 project's XLA flag to strip it): it is also the subprocesses' script

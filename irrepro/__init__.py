@@ -14,10 +14,12 @@ each other, and ``irrepro`` imports neither):
 - ``tf``: TensorFlow, started once with its native notices filtered. Only modules that train
   or evaluate a model import it, so every other command starts without TensorFlow.
 
-Importing the package sets three environment defaults that must be in place before TensorFlow
-loads (a user can override each beforehand): quiet C++ logging; oneDNN's fused kernels off,
-because they pick summation orders by thread timing and one seed must give one CSV, bit for bit;
-and :data:`XLA_CPU_IN_PLACE`, added to ``XLA_FLAGS``.
+Importing the package sets two environment defaults that must be in place before TensorFlow
+loads (a user can override each beforehand): quiet C++ logging, and :data:`XLA_CPU_IN_PLACE`,
+added to ``XLA_FLAGS``. oneDNN is left to TensorFlow's own default (``TF_ENABLE_ONEDNN_OPTS``;
+on Linux, on for x86 CPUs with AVX-512 VNNI and later): its CPU primitives sum in a fixed
+order for a fixed machine and thread count (oneDNN reads its "deterministic" attribute only in
+its GPU code), and two processes with it on write the same image CSVs, byte for byte (tested).
 """
 import os
 from importlib import metadata
@@ -51,7 +53,6 @@ def _add_xla_flag(flag):
 
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 if (_tensorflow_version() or (0,)) >= XLA_CPU_IN_PLACE_SINCE:
     _add_xla_flag(XLA_CPU_IN_PLACE)
 

@@ -1,6 +1,9 @@
 """imgctl sweep end to end: the digits smoke preset (no data file) writes the tidy CSVs, a
 re-run skips every finished unit, and bad input is one line and exit 2."""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -95,6 +98,19 @@ def test_pairs_csv_has_every_pair_with_its_seed_kind(smoke):
     assert set(frame.pair_kind) == {"both"}
     assert set(frame.metric) == {"absolute_pd", "relative_pd_mean", "churn", "svcca_cnn",
                                  "svcca_fc1"}
+
+
+def test_two_processes_with_onednn_write_the_same_csvs_byte_for_byte(tmp_path):
+    # oneDNN (TensorFlow's default on recent x86 CPUs) sums in a fixed order for a fixed
+    # machine and thread count: forced on here, whatever this machine's default.
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}
+    outs = [tmp_path / name for name in ("first", "second")]
+    for out in outs:
+        subprocess.run([sys.executable, "-c", "from image_experiments.cli import main; main()",
+                        "sweep", "digits", "--smoke", "--out", str(out), "--no-progress"],
+                       env=env, check=True, capture_output=True)
+    for name in ("variants", "strategies", "pairs"):
+        assert (outs[0] / f"{name}.csv").read_bytes() == (outs[1] / f"{name}.csv").read_bytes()
 
 
 def test_a_rerun_skips_every_finished_unit(smoke):
