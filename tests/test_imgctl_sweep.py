@@ -50,20 +50,22 @@ def test_variants_csv_has_every_variants_accuracy_on_every_set(smoke):
     assert set(accuracy.variant) == {0, 1, 2} and set(frame.dataset) == {"digits"}
     assert set(frame.regime) == {"lr", "batch"} and set(frame.checkpoint) == {"target",
                                                                               "pseudo_max"}
-    # risk equivalence: every target checkpoint lies in [target, target + max(0.3 pp, 2/N)]
+    # risk equivalence: every target checkpoint lies in [target, target + max(0.3 pp, 2/N)],
+    # or one optimizer step jumped over the whole band and the row says so
     target = accuracy[accuracy.ood_set == "test"]
     band = risk_band(360)
     assert (target.value >= target.checkpoint_accuracy).all()
-    assert (target.value <= target.checkpoint_accuracy + band + 1e-12).all()
-    assert (target.note == "").all()  # no single step jumped over the band
+    over_band = target.value > target.checkpoint_accuracy + band + 1e-12
+    assert target.note[over_band].str.startswith("not risk-equivalent: one optimizer step").all()
+    assert (target.note[~over_band] == "").all()
     strategies = pd.read_csv(smoke[0] / "strategies.csv", keep_default_na=False)
     spread = strategies[(strategies.metric == "accuracy_spread")
                         & (strategies.checkpoint == "target")]
-    assert len(spread) == 2 and (spread.value <= band + 1e-12).all()
+    over = strategies[strategies.metric == "variants_over_band"]
+    assert len(spread) == 2 and len(over) == 2
     for regime, mine in target.groupby("regime"):
         assert np.isclose(spread[spread.regime == regime].value.iloc[0], np.ptp(mine.value))
-    over = strategies[strategies.metric == "variants_over_band"]
-    assert (over.value == 0).all()
+        assert over[over.regime == regime].value.iloc[0] == over_band[mine.index].sum()
 
 
 def test_strategies_csv_has_pm_per_set_and_rm_with_its_warning(smoke):
