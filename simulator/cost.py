@@ -50,6 +50,26 @@ MODEL_STEP_SECONDS = 0.5e-6
 SMALL_LAYER_STEP_SECONDS = 1.7e-6  # per model
 LAYER_STEP_SECONDS = 1.5e-6  # per model
 FLOPS_PER_SECOND = 2.8e10
+#: Layers with at least this many weights per model train in stacks that keep them in cache
+#: (simulator.engine.train_shards) at about LARGE_LAYER_FLOPS_PER_SECOND: 2026-12-04, AVX-512
+#: EPYC, 32 models, AdaGrad, ReLU, window 2^10: `simctl run --model mlp --examples 2^15` took
+#: 34.7 s, 512-256 at 2^16 18.5 s and 256-128 at 2^17 11.4 s (estimated at FLOPS_PER_SECOND
+#: alone: 163, 82 and 47 s; with this rate 35, 20 and 14 s).
+LARGE_LAYER_WEIGHTS = 2 ** 13
+LARGE_LAYER_FLOPS_PER_SECOND = 1.6e11
+
+
+def products_seconds(family, models, inputs):
+    """Seconds of the products of ``models`` models of ``family`` on ``inputs`` examples each
+    for every weight, forward and back: 6 flops per weight and example, at the rate of the
+    weight's layer (LARGE_LAYER_FLOPS_PER_SECOND for large layers)."""
+    seconds = 0.0
+    for shape in family.shapes:
+        weights = int(np.prod(shape))
+        large = len(shape) == 2 and weights >= LARGE_LAYER_WEIGHTS
+        rate = LARGE_LAYER_FLOPS_PER_SECOND if large else FLOPS_PER_SECOND
+        seconds += 6.0 * models * inputs * weights / rate
+    return seconds
 #: Per model, example and hidden unit, by activation: from the wide model's 1000 units (32
 #: models, batch 32) in smooth.yaml's runs, 1.9 ms a step with SmeLU and 3.4 ms with Swish
 #: (2^22 examples in 250 and 460 s), and quiet step timings (identity 1.56 ms, SmeLU 1.62,
@@ -82,7 +102,7 @@ def step_seconds(models, batch, family, activation="relu"):
             per_model += (SMALL_LAYER_STEP_SECONDS if is_small_layer(*shape)
                           else LAYER_STEP_SECONDS)
     fixed = STEP_SECONDS + models * per_model
-    products = 6.0 * models * batch * n_parameters(family) / FLOPS_PER_SECOND
+    products = products_seconds(family, models, batch)
     units = models * batch * hidden_units(family)
     return max(fixed, products) + HIDDEN_UNIT_SECONDS[activation] * units
 
@@ -104,11 +124,11 @@ def estimate_seconds(setting):
     training and data generation (they overlap, but share the cores), evaluation, the
     warm-start models (one per pair), the teachers of ``distill``, and start-up."""
     family, spec = component_family(setting), layout(setting)
-    n_models, params = 2 * setting.pairs * spec.group, n_parameters(family)
+    n_models = 2 * setting.pairs * spec.group
     train = setting.steps * step_seconds(n_models, setting.batch, family, setting.activation)
     data = data_seconds(setting)
-    evaluation = (setting.checkpoints * n_models * EVAL_DISTINCT_INPUTS * 2 * params
-                  / FLOPS_PER_SECOND)
+    evaluation = setting.checkpoints * products_seconds(family, n_models,
+                                                        EVAL_DISTINCT_INPUTS) / 3  # forward
     warm = (setting.warm_examples // setting.batch
             * step_seconds(setting.pairs, setting.batch, family, setting.activation))
     teachers = setting.steps * step_seconds(2 * setting.pairs * spec.teachers, setting.batch,

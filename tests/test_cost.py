@@ -6,13 +6,17 @@ from irrepro.durations import ANNOUNCE_SECONDS
 from irrepro.errors import UserError
 from simulator.config import Setting
 from simulator.cost import (
+    FLOPS_PER_SECOND,
     HIDDEN_UNIT_SECONDS,
+    LARGE_LAYER_FLOPS_PER_SECOND,
     MAX_SECONDS,
     check_feasible,
     data_seconds,
     estimate_seconds,
     hidden_units,
     memory_estimate,
+    n_parameters,
+    products_seconds,
     shared_cores_seconds,
     step_seconds,
     steps_per_call,
@@ -24,6 +28,16 @@ def test_a_step_costs_per_multi_output_layer_and_single_outputs_next_to_nothing(
     linear, one, two = (step_seconds(32, 32, parse_model(m)) for m in ("linear", "1", "2"))
     assert linear < one < 1.05 * linear < two
     assert step_seconds(32, 32, parse_model("tower")) > two
+
+
+def test_large_layers_products_run_at_the_cache_resident_rate():
+    # [1024, 512]: kernels of 32 x 1024 and 1024 x 512 weights are large, biases and the
+    # 512 x 1 output kernel small; 6 flops per weight and example
+    large, small = 32 * 1024 + 1024 * 512, 1024 + 512 + 512 + 1
+    want = 6 * 2 * 32 * (large / LARGE_LAYER_FLOPS_PER_SECOND + small / FLOPS_PER_SECOND)
+    assert products_seconds(MLP((1024, 512)), 2, 32) == pytest.approx(want, rel=1e-12)
+    assert products_seconds(MLP((16, 8, 4, 2)), 2, 32) == pytest.approx(
+        6 * 2 * 32 * n_parameters(MLP((16, 8, 4, 2))) / FLOPS_PER_SECOND, rel=1e-12)
 
 
 def test_hidden_units_are_every_layer_width_but_the_output():
