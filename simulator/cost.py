@@ -58,18 +58,6 @@ FLOPS_PER_SECOND = 2.8e10
 LARGE_LAYER_WEIGHTS = 2 ** 13
 LARGE_LAYER_FLOPS_PER_SECOND = 1.6e11
 
-
-def products_seconds(family, models, inputs):
-    """Seconds of the products of ``models`` models of ``family`` on ``inputs`` examples each
-    for every weight, forward and back: 6 flops per weight and example, at the rate of the
-    weight's layer (LARGE_LAYER_FLOPS_PER_SECOND for large layers)."""
-    seconds = 0.0
-    for shape in family.shapes:
-        weights = int(np.prod(shape))
-        large = len(shape) == 2 and weights >= LARGE_LAYER_WEIGHTS
-        rate = LARGE_LAYER_FLOPS_PER_SECOND if large else FLOPS_PER_SECOND
-        seconds += 6.0 * models * inputs * weights / rate
-    return seconds
 #: Per model, example and hidden unit, by activation: from the wide model's 1000 units (32
 #: models, batch 32) in smooth.yaml's runs, 1.9 ms a step with SmeLU and 3.4 ms with Swish
 #: (2^22 examples in 250 and 460 s), and quiet step timings (identity 1.56 ms, SmeLU 1.62,
@@ -91,6 +79,19 @@ START_SECONDS = 5.0  # start and compile
 def hidden_units(family):
     """Hidden units of one model of ``family``: the widths of its layers but the output."""
     return sum(s[0] for s in family.shapes if len(s) == 1) - 1
+
+
+def products_seconds(family, models, inputs):
+    """Seconds of the products of ``models`` models of ``family`` on ``inputs`` examples each
+    for every weight, forward and back: 6 flops per weight and example, at the rate of the
+    weight's layer (LARGE_LAYER_FLOPS_PER_SECOND for large layers)."""
+    seconds = 0.0
+    for shape in family.shapes:
+        weights = int(np.prod(shape))
+        large = len(shape) == 2 and weights >= LARGE_LAYER_WEIGHTS
+        rate = LARGE_LAYER_FLOPS_PER_SECOND if large else FLOPS_PER_SECOND
+        seconds += 6.0 * models * inputs * weights / rate
+    return seconds
 
 
 def step_seconds(models, batch, family, activation="relu"):
