@@ -9,6 +9,7 @@ import simulator.engine as engine_module
 from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
 from irrepro.tf import tf
+from simulator.cost import steps_per_call
 from simulator.data import (
     PairedBatches,
     linear_model,
@@ -198,6 +199,15 @@ def test_large_models_are_split_until_a_stacks_state_fits_half_a_cores_cache_sha
     assert train_shards(32, parse_model("512-256")) == 8
     assert train_shards(32, parse_model("256-128")) == 2
     assert train_shards(32, parse_model("tower")) == 2
+
+
+def test_a_compiled_call_runs_about_flops_per_call_of_its_largest_stacks_work():
+    family = parse_model("1024-512")
+    init = stacked_init(family, 3, False, lambda k, m: rng_for(0, Role.INIT, k, m))
+    engine = StackedTrainer(family, get_activation("relu"), init, make_optimizer("sgd", 0.1),
+                            BATCH, shards=2)  # 6 models: 4 + 2
+    assert engine.steps_per_call == steps_per_call(family, 4, BATCH)
+    assert steps_per_call(family, 4, BATCH) > steps_per_call(family, 6, BATCH)
 
 
 def test_the_last_level_cache_is_the_largest_cache_sysfs_lists(tmp_path):
