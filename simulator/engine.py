@@ -3,10 +3,11 @@
 The models' weights are stacked along a leading model axis and one XLA-compiled
 ``tf.while_loop`` runs many mini-batch steps per call, each step updating every model. The
 loss is the *sum* of the per-model mean losses, so each model's gradient is exactly the one it
-would get alone, and the Keras optimizers (AdaGrad, SGD) update the stacked variables
-element-wise, exactly as they would update each model alone. Nothing couples the models, so
-on a CPU they are split into stacks, at least one per core and more where a stack's weights
-would not stay in cache, trained on one thread per core (``train_shards``).
+would get alone, and the Keras optimizers' update steps (AdaGrad, SGD; simulator.updates)
+update the stacked variables element-wise, exactly as they would update each model alone.
+Nothing couples the models, so on a CPU they are split into stacks, at least one per core and
+more where a stack's weights would not stay in cache, trained on one thread per core
+(``train_shards``) by one compiled program.
 """
 import dataclasses
 import glob
@@ -33,6 +34,7 @@ from simulator.data import (
 )
 from simulator.metrics import absolute_pd, deviation_cosine, excess_loss, relative_pd
 from simulator.models import parse_model, stacked_init
+from simulator.updates import StackUpdate
 
 ADAGRAD_INITIAL_ACCUMULATOR = 0.1
 SGD_MOMENTUM = 0.9
@@ -129,32 +131,14 @@ def train_shards(n_models, family):
 
 
 class _Stack:
-    """Models stacked along their first axis: their variables, their optimizer, and the
-    compiled training loop and forward pass over all of them."""
+    """Models stacked along their first axis: their weights, the optimizer's slots and its
+    iteration count, as variables the trainer's compiled programs are given."""
 
-    def __init__(self, family, activation, weights, optimizer, loss):
-        self.family, self.activation, self.loss = family, activation, loss
+    def __init__(self, weights, update):
         self.weights = [tf.Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
-        self.optimizer = optimizer
-        self.optimizer.build(self.weights)
-        self.train = tf.function(self._train_steps, jit_compile=True)
-        self.logits = tf.function(self._forward_shared, jit_compile=True)
-
-    def _train_steps(self, batches, n_steps):
-        def body(i):
-            x, y = unpack_batch(batches[:, i])
-            with tf.GradientTape() as tape:
-                logits = self.family.forward(self.weights, x, self.activation)
-                loss = self.loss(logits, y)
-            self.optimizer.apply(tape.gradient(loss, self.weights), self.weights)
-            return (i + 1,)
-
-        tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
-
-    def _forward_shared(self, features):
-        n = tf.shape(self.weights[0])[0]
-        x = tf.broadcast_to(features[None], tf.concat([[n], tf.shape(features)], 0))
-        return self.family.forward(self.weights, x, self.activation)
+        self.slots = [tf.Variable(update.initial_slot(w), name=f"slot{i}")
+                      for i, w in enumerate(weights)]
+        self.iterations = tf.Variable(0, dtype=tf.int64, name="iterations")
 
 
 class StackedTrainer:
@@ -165,10 +149,12 @@ class StackedTrainer:
     ``loss(logits, labels)``, both float32 [n, B], gives the scalar minimised
     (default ``per_model_loss``); a mitigation's loss couples models (simulator.mitigations).
     With the per-model loss the models are split into ``shards`` stacks of consecutive pairs
-    of rows (default ``train_shards``), each with its own copy of the optimizer, trained
-    on a pool of one thread per core; nothing couples them, and each model's weights are those
-    of one stack. A compiled call runs ``steps_per_call`` steps of a stack (default: about
-    FLOPS_PER_CALL of its work at mini-batch ``batch``, cost.steps_per_call).
+    of rows (default ``train_shards``), each with its own optimizer state, trained on a pool of
+    one thread per core; nothing couples them, and each model's weights are those of one
+    stack. Every stack runs one compiled program, given the stack's variables (so it compiles
+    once, not once per stack), whose steps update them as the Keras ``optimizer`` would
+    (simulator.updates). A compiled call runs ``steps_per_call`` steps of a stack (default:
+    about FLOPS_PER_CALL of its work at mini-batch ``batch``, cost.steps_per_call).
     """
 
     def __init__(self, family, activation, weights, optimizer, batch, loss=None, shards=None,
@@ -182,24 +168,46 @@ class StackedTrainer:
             raise ValueError(f"{n} models do not split into {shards} stacks of whole pairs")
         edges = 2 * np.linspace(0, n // 2, shards + 1).round().astype(int) if shards > 1 else [0, n]
         self._rows = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
-        optimizers = [optimizer] + [type(optimizer).from_config(optimizer.get_config())
-                                    for _ in range(shards - 1)]
-        self._stacks = [_Stack(family, activation, [w[rows] for w in weights], opt,
-                               loss or per_model_loss)
-                        for rows, opt in zip(self._rows, optimizers)]
+        self.family, self.activation = family, activation
+        self._loss, self._update = loss or per_model_loss, StackUpdate.of(optimizer)
+        self._stacks = [_Stack([w[rows] for w in weights], self._update) for rows in self._rows]
+        self._train_program = tf.function(self._train_steps, jit_compile=True)
+        self._logits_program = tf.function(self._forward_shared, jit_compile=True)
         largest = max(r.stop - r.start for r in self._rows)
         self.steps_per_call = steps_per_call or call_steps(family, largest, batch)
         self._threads = min(shards, usable_cores())
+
+    def _train_steps(self, weights, slots, iterations, batches, n_steps):
+        """``n_steps`` steps of one stack (its variables) on its batches int64 [m, steps, B]."""
+        def body(i):
+            x, y = unpack_batch(batches[:, i])
+            with tf.GradientTape() as tape:
+                loss = self._loss(self.family.forward(weights, x, self.activation), y)
+            grads = tape.gradient(loss, weights,
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            self._update.apply(grads, weights, slots, iterations)
+            return (i + 1,)
+
+        tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
+
+    def _forward_shared(self, weights, features):
+        n = tf.shape(weights[0])[0]
+        x = tf.broadcast_to(features[None], tf.concat([[n], tf.shape(features)], 0))
+        return self.family.forward(weights, x, self.activation)
+
+    def _train_stack(self, stack, batches, n_steps):
+        self._train_program(stack.weights, stack.slots, stack.iterations, batches, n_steps)
 
     def _train_each(self, batches, n_steps):
         """Each stack's compiled loop on its rows of ``batches``, on one thread per core."""
         inputs = [tf.constant(batches[rows]) for rows in self._rows]
         if self._threads == 1:
             for stack, x in zip(self._stacks, inputs):
-                stack.train(x, n_steps)
+                self._train_stack(stack, x, n_steps)
             return
         with ThreadPoolExecutor(self._threads, thread_name_prefix="train") as pool:
-            list(pool.map(lambda stack, x: stack.train(x, n_steps), self._stacks, inputs))
+            list(pool.map(lambda stack, x: self._train_stack(stack, x, n_steps), self._stacks,
+                          inputs))
 
     def train(self, batches):
         steps = batches.shape[1]
@@ -230,7 +238,7 @@ class StackedTrainer:
             chunk = features[start:start + EVAL_CHUNK]
             n = chunk.shape[0]
             padded = tf.constant(np.pad(chunk, ((0, EVAL_CHUNK - n), (0, 0))).astype(np.float32))
-            out.append(np.concatenate([stack.logits(padded).numpy()[:, :n]
+            out.append(np.concatenate([self._logits_program(stack.weights, padded).numpy()[:, :n]
                                        for stack in self._stacks]))
         return np.concatenate(out, axis=1)
 

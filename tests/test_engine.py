@@ -201,6 +201,15 @@ def test_large_models_are_split_until_a_stacks_state_fits_half_a_cores_cache_sha
     assert train_shards(32, parse_model("tower")) == 2
 
 
+def test_stacks_of_one_size_share_one_compiled_program():
+    family = MLP((4, 2))
+    init = stacked_init(family, 3, False, lambda k, m: rng_for(0, Role.INIT, k, m))
+    engine = StackedTrainer(family, get_activation("relu"), init, make_optimizer("sgd", 0.1),
+                            BATCH, shards=3, steps_per_call=4)  # 2 + 2 + 2 models
+    engine.train(PairedBatches(linear_model(0), 0, 3, 1, BATCH, 8 * BATCH).take(8))
+    assert engine._train_program.experimental_get_tracing_count() == 1
+
+
 def test_a_compiled_call_runs_about_flops_per_call_of_its_largest_stacks_work():
     family = parse_model("1024-512")
     init = stacked_init(family, 3, False, lambda k, m: rng_for(0, Role.INIT, k, m))
