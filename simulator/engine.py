@@ -195,19 +195,17 @@ class StackedTrainer:
         x = tf.broadcast_to(features[None], tf.concat([[n], tf.shape(features)], 0))
         return self.family.forward(weights, x, self.activation)
 
-    def _train_stack(self, stack, batches, n_steps):
-        self._train_program(stack.weights, stack.slots, stack.iterations, batches, n_steps)
-
     def _train_each(self, batches, n_steps):
         """Each stack's compiled loop on its rows of ``batches``, on one thread per core."""
+        def run(stack, x):
+            self._train_program(stack.weights, stack.slots, stack.iterations, x, n_steps)
+
         inputs = [tf.constant(batches[rows]) for rows in self._rows]
         if self._threads == 1:
-            for stack, x in zip(self._stacks, inputs):
-                self._train_stack(stack, x, n_steps)
+            list(map(run, self._stacks, inputs))
             return
         with ThreadPoolExecutor(self._threads, thread_name_prefix="train") as pool:
-            list(pool.map(lambda stack, x: self._train_stack(stack, x, n_steps), self._stacks,
-                          inputs))
+            list(pool.map(run, self._stacks, inputs))
 
     def train(self, batches):
         steps = batches.shape[1]
