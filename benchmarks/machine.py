@@ -40,9 +40,12 @@ PROJECT_VARIABLES = ("TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS")
 
 def _child_env(drop):
     env = {k: v for k, v in os.environ.items() if k not in drop}
-    from irrepro import XLA_CPU_IN_PLACE  # in the parent only; the child imports nothing of it
+    from irrepro import project_xla_flags  # in the parent only; the child imports nothing of it
 
-    flags = env.pop("XLA_FLAGS", "").replace(XLA_CPU_IN_PLACE, "").strip()
+    flags = env.pop("XLA_FLAGS", "")
+    for flag in project_xla_flags():
+        flags = flags.replace(flag, "")
+    flags = " ".join(flags.split())
     if flags:
         env["XLA_FLAGS"] = flags
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

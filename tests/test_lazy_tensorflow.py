@@ -51,17 +51,32 @@ def xla_flags_after_import(xla_flags=None):
     return out.stdout.strip()
 
 
-def test_importing_irrepro_adds_the_in_place_xla_flag_to_the_users_own():
-    from irrepro import XLA_CPU_IN_PLACE
+def test_importing_irrepro_adds_the_projects_xla_flags_to_the_users_own():
+    from irrepro import project_xla_flags
 
-    assert xla_flags_after_import() == XLA_CPU_IN_PLACE
+    ours = " ".join(project_xla_flags())
+    assert xla_flags_after_import() == ours
     assert xla_flags_after_import("--xla_cpu_enable_fast_math=false") == (
-        f"--xla_cpu_enable_fast_math=false {XLA_CPU_IN_PLACE}")
+        f"--xla_cpu_enable_fast_math=false {ours}".strip())
 
 
-def test_a_users_own_setting_of_the_in_place_flag_is_left_as_it_is():
+def test_a_users_own_setting_of_a_projects_flag_is_left_as_it_is():
+    from irrepro import XLA_CPU_IN_PLACE, XLA_CPU_ISA, project_xla_flags
+
     mine = "--xla_cpu_copy_insertion_use_region_analysis=false"
-    assert xla_flags_after_import(mine) == mine
+    assert xla_flags_after_import(mine).split()[0] == mine
+    assert XLA_CPU_IN_PLACE not in xla_flags_after_import(mine)
+    if XLA_CPU_ISA in project_xla_flags():
+        assert xla_flags_after_import("--xla_cpu_max_isa=AVX512").count("max_isa") == 1
+
+
+def test_the_instruction_set_cap_is_added_on_x86_64_and_only_where_tensorflow_knows_the_flags():
+    from irrepro import XLA_CPU_IN_PLACE, XLA_CPU_ISA, project_xla_flags
+
+    assert project_xla_flags("x86_64", (2, 21)) == [XLA_CPU_IN_PLACE, XLA_CPU_ISA]
+    assert project_xla_flags("AMD64", (2, 22)) == [XLA_CPU_IN_PLACE, XLA_CPU_ISA]
+    assert project_xla_flags("aarch64", (2, 21)) == [XLA_CPU_IN_PLACE]
+    assert project_xla_flags("x86_64", (2, 19)) == []
 
 
 def test_the_tensorflow_version_is_read_from_either_distribution(monkeypatch):
@@ -82,19 +97,23 @@ def test_the_tensorflow_version_is_read_from_either_distribution(monkeypatch):
     assert irrepro._tensorflow_version() is None
 
 
-def test_the_in_place_flag_changes_no_bit_of_a_run(tmp_path):
-    """Without the flag XLA copies the MLP's stacked kernels every step; the CSVs still match."""
-    def run(setting):
-        out = tmp_path / f"{setting}.csv"
-        env = {**os.environ,
-               "XLA_FLAGS": f"--xla_cpu_copy_insertion_use_region_analysis={setting}"}
+@pytest.mark.parametrize("flag, on, off", [
+    ("xla_cpu_copy_insertion_use_region_analysis", "true", "false"),
+    ("xla_cpu_max_isa", "AVX2", ""),  # "" is XLA's own default: the machine's every extension
+])
+def test_the_projects_xla_flags_change_no_bit_of_a_run(tmp_path, flag, on, off):
+    """Without the in-place flag XLA copies the MLP's stacked kernels every step, without the
+    cap its loops stall on AVX-512 CPUs (irrepro.XLA_CPU_ISA); the CSVs still match."""
+    def run(value):
+        out = tmp_path / f"{value or 'default'}.csv"
+        env = {**os.environ, "XLA_FLAGS": f"--{flag}={value}"}
         subprocess.run([sys.executable, "-m", "simulator.cli", "run", "--model", "mlp",
-                        "--init", "diff", "--pairs", "2", "--examples", "2^11",
-                        "--eval-examples", "2^10", "--checkpoints", "2", "--out", str(out)],
-                       env=env, capture_output=True, check=True)
+                        "--activation", "swish", "--init", "diff", "--pairs", "2",
+                        "--examples", "2^11", "--eval-examples", "2^10", "--checkpoints", "2",
+                        "--out", str(out)], env=env, capture_output=True, check=True)
         return out.read_bytes()
 
-    assert run("true") == run("false")
+    assert run(on) == run(off)
 
 
 @pytest.mark.parametrize("args", [
