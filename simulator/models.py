@@ -70,12 +70,52 @@ def _add_bias(z, bias):
     return add(z, bias)
 
 
+#: Layers with at least this many weights per model take their input gradient dz @ kernel^T
+#: from a copy of the kernel transposed in memory (``product``). XLA:CPU otherwise gives Eigen
+#: the kernel itself, contracted along its rows, and that product of a [1024, 512] kernel ran
+#: at two thirds of the forward product's rate (one core, 2 models, batch 32: 482-500 us
+#: against 321-331; with the transpose, its cost included, 348-357). The [1024, 512] step of
+#: 32 models went from 16.3-16.9 to 14.8-15.6 ms (alternating processes, 2-core AVX-512
+#: EPYC); 512-256 and smaller layers were 1-10% slower with it (3.44-3.63 ms against
+#: 3.48-3.71 for 512-256), hence 2^19 (a [1024, 512] kernel: 2 MiB, over a core's 1 MiB L2
+#: there, where the smaller ones fit). The same sum in another order: it rounds differently.
+TRANSPOSED_GRADIENT_WEIGHTS = 2 ** 19
+
+
+def has_transposed_gradient(fan_in, fan_out):
+    """Whether a dense layer fan_in -> fan_out takes its input gradient from a transposed
+    copy of its kernel (``product``)."""
+    return fan_in * fan_out >= TRANSPOSED_GRADIENT_WEIGHTS
+
+
+def product(h, kernel):
+    """h [n, B, i] @ kernel [n, i, o] -> [n, B, o] per model, whose gradient is TensorFlow's
+    own for the kernel (h^T @ dz) and dz @ K for the input, K the kernel transposed into its
+    own array [n, o, i]; an optimization barrier keeps XLA from folding the transpose back
+    into the product."""
+    from tensorflow.compiler.tf2xla.python import xla
+
+    from irrepro.tf import tf
+
+    @tf.custom_gradient
+    def multiply(h, kernel):
+        def gradient(dz):
+            transposed = xla.optimization_barrier(tf.transpose(kernel, [0, 2, 1]))[0]
+            return tf.matmul(dz, transposed), tf.matmul(h, dz, adjoint_a=True)
+
+        return tf.matmul(h, kernel), gradient
+
+    return multiply(h, kernel)
+
+
 def _dense_stack(h, kernel, bias):
     """Per-model dense layer: h [n, B, i], kernel [n, i, o], bias [n, o] -> [n, B, o]."""
     from irrepro.tf import tf
 
     if is_small_layer(*kernel.shape[-2:]):
         return _add_bias(tf.reduce_sum(h[..., :, None] * kernel[:, None], axis=-2), bias)
+    if has_transposed_gradient(*kernel.shape[-2:]):
+        return _add_bias(product(h, kernel), bias)
     # A batched matmul rather than the equal einsum because it measured faster: the tower's
     # step 194-202 against 212-215 us, the [1024, 512] step 64-70 against 73-76 ms (32 models,
     # batch 32), with bit-identical weights for every family. Why XLA compiles the two

@@ -31,8 +31,10 @@ from simulator.models import (
     Wide,
     _dense_stack,
     batch_sum,
+    has_transposed_gradient,
     is_small_layer,
     parse_model,
+    product,
     stacked_init,
 )
 
@@ -124,6 +126,38 @@ def test_a_dense_layers_bias_gradient_is_the_batch_sum_of_its_output_gradient():
         out = _dense_stack(h.astype(np.float32), kernel.astype(np.float32), bias)
         loss = tf.reduce_sum(out * weights)
     np.testing.assert_array_equal(tape.gradient(loss, bias).numpy(), halves_sum(weights))
+
+
+@tf.function(jit_compile=True)
+def product_and_gradients(h, kernel, dz):
+    """Both products (ours, TensorFlow's) and their gradients for output gradient dz."""
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([h, kernel])
+        ours, theirs = product(h, kernel), tf.matmul(h, kernel)
+    return (ours, theirs, tape.gradient(ours, [h, kernel], output_gradients=dz),
+            tape.gradient(theirs, [h, kernel], output_gradients=dz))
+
+
+def test_the_transposed_gradient_product_is_tensorflows_but_for_the_inputs_gradient():
+    rng = np.random.default_rng(3)
+    h, kernel, dz = (rng.normal(size=s).astype(np.float32)
+                     for s in [(2, 5, 96), (2, 96, 64), (2, 5, 64)])
+    ours, theirs, (dh, dk), (_, dk_tf) = product_and_gradients(h, kernel, dz)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(dk.numpy(), dk_tf.numpy())
+    want = dz.astype(np.float64) @ kernel.astype(np.float64).transpose(0, 2, 1)
+    np.testing.assert_allclose(dh.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_only_layers_of_two_to_the_19_weights_or_more_take_the_transposed_gradient(monkeypatch):
+    assert has_transposed_gradient(1024, 512) and has_transposed_gradient(2048, 256)
+    assert not has_transposed_gradient(512, 256) and not has_transposed_gradient(32, 1024)
+    calls = []
+    monkeypatch.setattr("simulator.models.product", lambda h, k: calls.append(k.shape) or h @ k)
+    for fan_in, fan_out in [(1024, 512), (512, 256)]:
+        _dense_stack(np.zeros((1, 2, fan_in), np.float32),
+                     np.zeros((1, fan_in, fan_out), np.float32), np.zeros((1, fan_out), np.float32))
+    assert calls == [(1, 1024, 512)]
 
 
 @pytest.mark.parametrize("family", [MLP(()), MLP((16, 8, 4, 2)), MLP((1024, 512)), Wide()])
