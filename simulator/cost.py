@@ -52,11 +52,12 @@ LAYER_STEP_SECONDS = 1.5e-6  # per model
 FLOPS_PER_SECOND = 2.8e10
 #: Layers with at least this many weights per model train in stacks that keep them in cache
 #: (simulator.engine.train_shards) at about LARGE_LAYER_FLOPS_PER_SECOND: 2026-12-04, AVX-512
-#: EPYC, 32 models, AdaGrad, ReLU, window 2^10: `simctl run --model mlp --examples 2^15` took
-#: 34.7 s, 512-256 at 2^16 18.5 s and 256-128 at 2^17 11.4 s (estimated at FLOPS_PER_SECOND
-#: alone: 163, 82 and 47 s; with this rate 35, 20 and 14 s).
+#: EPYC, 32 models, AdaGrad, ReLU, window 2^10, with XLA capped at AVX2 and the transposed
+#: input gradient (irrepro.XLA_CPU_ISA, simulator.models.product): `simctl run --model mlp
+#: --examples 2^15` took 28.9 s, 512-256 at 2^16 17.0 s and 256-128 at 2^17 13.0 s
+#: (estimated at FLOPS_PER_SECOND alone: 163, 82 and 47 s; with this rate 30, 18 and 13 s).
 LARGE_LAYER_WEIGHTS = 2 ** 13
-LARGE_LAYER_FLOPS_PER_SECOND = 1.6e11
+LARGE_LAYER_FLOPS_PER_SECOND = 1.9e11
 
 #: Per model, example and hidden unit, by activation: from the wide model's 1000 units (32
 #: models, batch 32) in smooth.yaml's runs, 1.9 ms a step with SmeLU and 3.4 ms with Swish
