@@ -23,6 +23,7 @@ import machine
 import numpy as np
 
 import irrepro  # noqa: F401  (environment defaults before TensorFlow loads)
+from irrepro.cores import usable_cores
 from irrepro.keras_activations import get_activation
 from irrepro.streams import Role, rng_for
 from simulator.config import Setting
@@ -34,7 +35,6 @@ from simulator.engine import (
     make_optimizer,
     run_setting,
     train_shards,
-    usable_cores,
 )
 from simulator.models import parse_model, stacked_init
 

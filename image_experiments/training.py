@@ -36,6 +36,7 @@ import time
 
 import numpy as np
 
+from irrepro.cores import usable_cores
 from irrepro.errors import UserError
 from irrepro.progress import progress_bar
 from irrepro.streams import Role, rng_for
@@ -470,8 +471,6 @@ def setup_device():
     """Prepare TensorFlow for training and name the device it will use: GPUs allocate
     memory as needed (so that several workers can share one) and every op runs its
     deterministic kernel, so that one seed gives one result."""
-    import os
-
     from irrepro.tf import tf
 
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -480,4 +479,4 @@ def setup_device():
             tf.config.experimental.set_memory_growth(gpu, True)
     tf.config.experimental.enable_op_determinism()
     name = gpu_name()
-    return f"GPU ({name})" if name else f"CPU ({os.cpu_count()} cores)"
+    return f"GPU ({name})" if name else f"CPU ({usable_cores()} cores)"

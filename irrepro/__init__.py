@@ -9,17 +9,19 @@ each other, and ``irrepro`` imports neither):
 - ``config``: sweep configs (YAML file < smoke preset < command-line flags);
 - ``units`` and ``executors``: idempotent units of work, run here or on a Dask cluster;
 - ``streams``: every random stream's role, in one registry;
-- ``progress``, ``memory``: progress bars, available memory;
+- ``progress``, ``memory``, ``cores``: progress bars, available memory, the CPU cores a
+  process may use;
 - ``activations``: identity, ReLU, SmeLU and Swish (Keras callables in ``keras_activations``);
 - ``tf``: TensorFlow, started once with its native notices filtered. Only modules that train
   or evaluate a model import it, so every other command starts without TensorFlow.
 
 Importing the package sets environment defaults that must be in place before TensorFlow loads
 (a user can override each beforehand): quiet C++ logging, and :data:`XLA_CPU_IN_PLACE` and, on
-x86-64, :data:`XLA_CPU_ISA`, added to ``XLA_FLAGS`` (:func:`project_xla_flags`). oneDNN is left to TensorFlow's own default (``TF_ENABLE_ONEDNN_OPTS``;
-on Linux, on for x86 CPUs with AVX-512 VNNI and later): its CPU primitives sum in a fixed
-order for a fixed machine and thread count (oneDNN reads its "deterministic" attribute only in
-its GPU code), and two processes with it on write the same image CSVs, byte for byte (tested).
+x86-64, :data:`XLA_CPU_ISA`, added to ``XLA_FLAGS`` (:func:`project_xla_flags`). oneDNN is
+left to TensorFlow's own default (``TF_ENABLE_ONEDNN_OPTS``; on Linux, on for x86 CPUs with
+AVX-512 VNNI and later): its CPU primitives sum in a fixed order for a fixed machine and
+thread count (oneDNN reads its "deterministic" attribute only in its GPU code), and two
+processes with it on write the same image CSVs, byte for byte (tested).
 """
 import os
 import platform

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from irrepro.cores import usable_cores
 from irrepro.keras_activations import get_activation
 from irrepro.progress import progress_bar
 from irrepro.streams import Role, rng_for
@@ -87,12 +88,6 @@ def per_model_loss(logits, labels):
 STATE_ARRAYS = 3
 #: The last-level cache assumed where the OS does not say (that of a 2-core EPYC share).
 DEFAULT_CACHE_BYTES = 32 * 2 ** 20
-
-
-def usable_cores():
-    """The CPU cores this process may use, where the OS says (its affinity), else all."""
-    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count() or 1)
 
 
 def last_level_cache_bytes(root="/sys/devices/system/cpu/cpu0/cache"):
