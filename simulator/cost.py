@@ -141,12 +141,19 @@ def estimate_seconds(setting):
             + START_SECONDS)
 
 
+#: Float32 arrays per parameter a run holds at its peak: the training state that stays in
+#: cache (weights, optimizer slot, gradient: simulator.engine.STATE_ARRAYS), and as many
+#: transient ones (updated weights and slot, a large kernel's transposed copy), an upper
+#: estimate for memory, not the cache rule.
+PEAK_ARRAYS_PER_PARAMETER = 6
+
+
 def memory_estimate(setting, family):
     """Bytes a run of ``setting`` needs at its peak, roughly (an upper estimate); ``family``
     is the family of each stacked model (a mitigation's component)."""
     n_models = 2 * setting.pairs * layout(setting).group
     widths = [int(np.prod(s)) for s in family.shapes if len(s) == 1]
-    weights = 6 * 4 * n_models * n_parameters(family)  # weights, slots, gradients, copies
+    weights = PEAK_ARRAYS_PER_PARAMETER * 4 * n_models * n_parameters(family)
     activations = 4 * 4 * n_models * setting.batch * (N_FEATURES + sum(widths))
     # A call's steps are set per stack, the most for the smallest stack (a pair).
     call = 3 * 8 * n_models * steps_per_call(family, 2, setting.batch) * setting.batch
