@@ -93,9 +93,7 @@ def product(h, kernel):
     own for the kernel (h^T @ dz) and dz @ K for the input, K the kernel transposed into its
     own array [n, o, i]; an optimization barrier keeps XLA from folding the transpose back
     into the product."""
-    from tensorflow.compiler.tf2xla.python import xla
-
-    from irrepro.tf import tf
+    from irrepro.tf import tf, xla
 
     @tf.custom_gradient
     def multiply(h, kernel):
