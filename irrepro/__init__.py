@@ -39,7 +39,7 @@ XLA_CPU_IN_PLACE = "--xla_cpu_copy_insertion_use_region_analysis=true"
 #: from that store: a stall in every tile (seen in the disassembly of AdaGrad's accumulator
 #: update). Capped at AVX2, the tile is copied as two 256-bit moves. On the 2-core AVX-512
 #: EPYC: that update loop, [2, 1024, 512] on one core, 365 -> 167 us; a [1024, 512] step of
-#: 32 models 18.8-18.9 -> 16.7-17.6 ms, alternating processes. The loops compute the same
+#: 32 models 18.8-18.9 -> 16.3-17.6 ms, alternating processes. The loops compute the same
 #: operations at the same vector width, and five simctl settings and the smoke image sweep
 #: wrote byte-identical CSVs with and without the cap (a test checks). Added on x86-64 only,
 #: whose instruction sets these are.
