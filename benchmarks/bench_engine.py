@@ -5,8 +5,7 @@ Throughput is model-examples per second, data generation included: the engine tr
 2 * pairs models at once on PairedBatches; the naive way generates one model's examples and
 calls ``fit`` on them, one model at a time, in a subprocess that has not imported this project
 (TensorFlow's own defaults, oneDNN on: benchmarks/machine.py). Compilation is excluded from
-both (one warm-up), and each is the best of TIMED_RUNS timed runs, as the peak is the best of
-its products: on a shared machine a single run measures the neighbours as much as the code.
+both (one warm-up), and each is the best of machine.TIMED_RUNS timed runs.
 The same run measures the machine's float32 matmul peak and memory bandwidth and prints each
 engine's GFLOP/s as a share of the peak, and its number of stacks; where the models are split
 for the cache (the MLP), also what one step of all models at once could reach at best.
@@ -43,14 +42,12 @@ BATCH = 32
 #: the weights do not stay in cache: read w (forward), read w (backward), and a fused update
 #: reading the accumulator and writing w and the accumulator, float32 each.
 STEP_BYTES_PER_PARAMETER = 20
-#: Timed runs of each of the engine and per-model ``fit``; the best one counts.
-TIMED_RUNS = 3
 
 
 def naive_throughput(family, examples):
     """Model-examples/s of generating one model's data here and calling fit on it in a
-    subprocess with TensorFlow's defaults (machine.fit_seconds; its best of TIMED_RUNS
-    epochs)."""
+    subprocess with TensorFlow's defaults (machine.fit_seconds; its best of
+    machine.TIMED_RUNS epochs)."""
     data = linear_model(0)
     warm = data.sample(rng_for(0, 0), BATCH * 4)  # also loads the sampler's compiled loops
     start = time.perf_counter()
@@ -66,24 +63,25 @@ def naive_throughput(family, examples):
         optimizer = {"name": "adagrad", "learning_rate": 0.1,
                      "initial_accumulator_value": ADAGRAD_INITIAL_ACCUMULATOR}
         fit = machine.fit_seconds(model_path, data_path, optimizer, "binary", BATCH,
-                                  repeats=TIMED_RUNS)
+                                  repeats=machine.TIMED_RUNS)
     return examples / (generate + fit)
 
 
 def engine_throughput(family, pairs, examples):
     """Model-examples/s of the stacked engine training 2 * pairs models together: the best
-    of TIMED_RUNS runs, each on ``examples`` fresh examples per model."""
+    of machine.TIMED_RUNS runs, each on ``examples`` fresh examples per model."""
     init = stacked_init(family, pairs, True, lambda k, m: rng_for(0, Role.INIT, k, m))
     trainer = StackedTrainer(family, get_activation("relu"), init,
                              make_optimizer("adagrad", 0.1), BATCH)
     warm = PairedBatches(linear_model(0), 0, pairs, 1, BATCH, BATCH * trainer.steps_per_call)
     trainer.train(warm.take(trainer.steps_per_call))  # compile
-    steps, best = examples // BATCH, float("inf")
-    for run in range(1, TIMED_RUNS + 1):
-        start = time.perf_counter()
-        trainer.train_from(PairedBatches(linear_model(run), run, pairs, 1, BATCH, examples), steps)
-        best = min(best, time.perf_counter() - start)
-    return 2 * pairs * examples / best
+    steps = examples // BATCH
+
+    def run(k):  # fresh data, generated inside the timing
+        trainer.train_from(PairedBatches(linear_model(k + 1), k + 1, pairs, 1, BATCH, examples),
+                           steps)
+
+    return 2 * pairs * examples / machine.best_seconds(machine.TIMED_RUNS, run)
 
 
 CASES = [  # model, examples per model for fit, examples per model for the engine

@@ -8,8 +8,7 @@ against the machine's own matmul peak.
   grouped  one VariantGroup of K: every step runs all K variants in one compiled graph
 All three train the same variants on the same batches (random images, MNIST-shaped by
 default); images/s counts every variant's images, GFLOP/s the training flops (3x the forward
-pass's). Each row is the best of TIMED_RUNS timed runs of ``--steps`` steps, as the peak is
-the best of its products: on a shared machine a single run measures the neighbours too. The
+pass's). Each row is the best of machine.TIMED_RUNS timed runs of ``--steps`` steps. The
 script exits 1 when alone and grouped final weights differ beyond float tolerance.
 
     python benchmarks/bench_group.py                         # K=4, 28x28x1, batch 64
@@ -20,7 +19,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 
 import machine
 import numpy as np
@@ -45,31 +43,23 @@ def forward_flops(model):
     return flops
 
 
-#: Timed runs of each row; the best one counts.
-TIMED_RUNS = 3
-
-
 def train(seeds, x, y, batch, steps, lr=1e-3):
-    """A VariantGroup of ``seeds`` after (1 + TIMED_RUNS) * ``steps`` steps, and the best
-    seconds of its TIMED_RUNS calls of ``steps`` steps after the first: that first is an
-    untimed call of the same shape that compiles the step function (a call of another
-    length would trace it again inside the timing)."""
+    """A VariantGroup of ``seeds`` after (1 + machine.TIMED_RUNS) * ``steps`` steps, and the
+    best seconds of its machine.TIMED_RUNS calls of ``steps`` steps after the first: that
+    first is an untimed call of the same shape that compiles the step function (a call of
+    another length would trace it again inside the timing)."""
     group = VariantGroup.build(Architecture(), x.shape[1:], 10, [init_rng(0, s) for s in seeds],
                                lr, x, y)
     orders = [BatchOrder(len(x), batch, 0, s.order) for s in seeds]
-    indices = np.stack([o.batches(0, (1 + TIMED_RUNS) * steps) for o in orders], axis=1)
+    indices = np.stack([o.batches(0, (1 + machine.TIMED_RUNS) * steps) for o in orders], axis=1)
     group.train(indices[:steps])  # compiles
-    best = float("inf")
-    for run in range(1, TIMED_RUNS + 1):
-        start = time.perf_counter()
-        group.train(indices[run * steps:(run + 1) * steps])
-        best = min(best, time.perf_counter() - start)
-    return group, best
+    return group, machine.best_seconds(
+        machine.TIMED_RUNS, lambda k: group.train(indices[(k + 1) * steps:(k + 2) * steps]))
 
 
 def fit(seed, x, y, batch, steps, lr=1e-3):
     """Seconds ``model.fit`` takes for ``steps`` steps of one variant's batches, the best of
-    TIMED_RUNS epochs after one untimed step that builds its training function (in a
+    machine.TIMED_RUNS epochs after one untimed step that builds its training function (in a
     subprocess: machine.fit_seconds)."""
     model = build_cnn(x.shape[1:], 10, rng=init_rng(0, seed))
     order = BatchOrder(len(x), batch, 0, seed.order).batches(0, steps + 1).reshape(-1)
@@ -80,7 +70,7 @@ def fit(seed, x, y, batch, steps, lr=1e-3):
                  x=x[order[batch:]], y=y[order[batch:]])
         return machine.fit_seconds(model_path, data_path,
                                    {"name": "adam", "learning_rate": lr, **ADAM}, "sparse",
-                                   batch, repeats=TIMED_RUNS)
+                                   batch, repeats=machine.TIMED_RUNS)
 
 
 def measure(args, batch, x, y, flops, peak):
